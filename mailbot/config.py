@@ -1,0 +1,297 @@
+"""Read config.toml into validated, frozen settings; every error names the file, key and problem."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from datetime import datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mailbot.domain import EventInfo, Policy
+from mailbot.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "config.toml"
+CONFIG_ENV = "MAILBOT_CONFIG"
+_OFFSET = re.compile(r"^(\d+)([dhm])$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class OrganiserSettings(_Section):
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Credentials(_Section):
+    username: str | None = None
+    password: str | None = None
+    password_env: str | None = None
+    auth: Literal["password", "oauth2"] = "password"
+
+    def secret(self, section: str, source: Path) -> str:
+        """The password, from the environment variable when one is named."""
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(
+                    source,
+                    f"{section}.password_env",
+                    f"the environment variable {self.password_env} is not set",
+                )
+            return value
+        if self.password is not None:
+            return self.password
+        raise ConfigError(source, f"{section}.password_env", "no password or password_env given")
+
+
+class MailboxSettings(_Credentials):
+    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    maildir: str | None = None
+    host: str | None = None
+    port: int = Field(default=993, ge=1, le=65535)
+    tls: bool = True
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    max_failures: int = Field(default=3, ge=1)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> MailboxSettings:
+        if self.maildir is None and self.host is None:
+            raise ValueError("give either host (an IMAP server) or maildir (a local folder)")
+        if self.host is not None and not self.tls and not _is_loopback(self.host):
+            raise ValueError("tls = false is allowed only for a server on loopback")
+        return self
+
+
+class SmtpSettings(_Credentials):
+    maildir: str | None = None
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> SmtpSettings:
+        if self.maildir is None and self.host is None:
+            raise ValueError("give either host (an SMTP server) or maildir (a local folder)")
+        if self.host is not None and self.security == "none" and not _is_loopback(self.host):
+            raise ValueError('security = "none" is allowed only for a server on loopback')
+        return self
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///mailbot.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql")):
+            raise ValueError("use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        return url
+
+
+class EligibilitySettings(_Section):
+    domains: list[str] = Field(min_length=1)
+
+    @field_validator("domains")
+    @classmethod
+    def _normalise(cls, domains: list[str]) -> list[str]:
+        return [d.strip().lower().lstrip(".") for d in domains]
+
+
+class SecuritySettings(_Section):
+    trusted_authserv_ids: list[str] = Field(default_factory=list)
+    require_authentication: bool = True
+
+
+class ScheduleSettings(_Section):
+    poll_seconds: int = Field(default=60, ge=1)
+    digest_at: str = "08:00"
+    reminders: list[str] = Field(default_factory=lambda: ["7d", "1d"])
+    timezone: str = "Europe/London"
+
+    @field_validator("digest_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day like \"08:00\"") from None
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _offsets(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _OFFSET.match(value):
+                raise ValueError(f"{value!r} is not an offset like \"7d\", \"12h\" or \"30m\"")
+        return values
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known time zone") from None
+        return value
+
+
+class EventSettings(_Section):
+    slug: str
+    title: str = Field(min_length=1)
+    starts_at: datetime
+    ends_at: datetime
+    venue: str = Field(min_length=1)
+    capacity: int = Field(ge=0)
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError("use lower-case letters, digits and hyphens, like \"cse-forum\"")
+        return value
+
+    @model_validator(mode="after")
+    def _order(self) -> EventSettings:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class Settings(_Section):
+    """The whole configuration. `source` is the file it came from."""
+
+    source: Path
+    organiser: OrganiserSettings
+    mailbox: MailboxSettings
+    smtp: SmtpSettings
+    database: DatabaseSettings = DatabaseSettings()
+    eligibility: EligibilitySettings
+    security: SecuritySettings = SecuritySettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    events: Annotated[list[EventSettings], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_slugs(self) -> Settings:
+        slugs = [event.slug for event in self.events]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("two [[events]] share a slug; each needs its own")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.schedule.timezone)
+
+    def event_infos(self) -> tuple[EventInfo, ...]:
+        zone = self.zone
+        return tuple(
+            EventInfo(
+                slug=e.slug,
+                title=e.title,
+                starts_at=_in_zone(e.starts_at, zone),
+                ends_at=_in_zone(e.ends_at, zone),
+                venue=e.venue,
+                capacity=e.capacity,
+            )
+            for e in self.events
+        )
+
+    def policy(self) -> Policy:
+        return Policy(
+            eligible_domains=tuple(self.eligibility.domains),
+            require_authentication=self.security.require_authentication,
+            organiser_name=self.organiser.name,
+            organiser_email=self.organiser.email,
+        )
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the file, relative to the file's own folder."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.source.parent / path)
+
+    def database_url(self) -> str:
+        """The database URL, with a relative SQLite path taken from the config file's folder."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and url != "sqlite:///:memory:":
+            return prefix + str(self.resolve_path(url[len(prefix) :]))
+        return url
+
+
+def _in_zone(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+
+
+def config_path(given: Path | None) -> Path:
+    """`--config`, else $MAILBOT_CONFIG, else ./config.toml."""
+    if given is not None:
+        return given
+    from_env = os.environ.get(CONFIG_ENV)
+    return Path(from_env) if from_env else Path(DEFAULT_CONFIG_NAME)
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate one config file. Raises ConfigError naming file, key and problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, None, "the file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, f"cannot be read: {exc}") from None
+    return parse_settings(text, path)
+
+
+def parse_settings(text: str, path: Path) -> Settings:
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"is not valid TOML: {exc}") from None
+    try:
+        return Settings.model_validate({**document, "source": path.resolve()})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(path, _key_name(first["loc"], document), _problem(first)) from None
+
+
+def _key_name(location: tuple[int | str, ...], document: dict[str, Any]) -> str | None:
+    parts: list[str] = []
+    for part in location:
+        if isinstance(part, int):
+            parts[-1] = f"{parts[-1]}[{part + 1}]"  # people count [[events]] from 1
+        else:
+            parts.append(part)
+    return ".".join(parts) or None
+
+
+def _problem(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "is required but missing"
+    if kind == "extra_forbidden":
+        return "is not a known key (check its spelling)"
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    if "type" in kind or kind.endswith("_type"):
+        return f"{message}, got {error.get('input')!r}"
+    return message

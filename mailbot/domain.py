@@ -1,0 +1,235 @@
+"""Frozen values passed between the pipeline's stages: nothing here does I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """What a mail about a booking tells its reader (the `X-Mailbot-Outcome` header)."""
+
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    HELD = "held"
+    DECLINED = "declined"
+    DUPLICATE = "duplicate"
+    CANCELLED = "cancelled"
+    PROMOTED = "promoted"
+    DETAILS_NEEDED = "details-needed"
+    REMINDER = "reminder"
+    INFO = "info"
+
+
+class BookingStatus(StrEnum):
+    """Where a booking stands; the values of `mailbot bookings --format json`."""
+
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    HELD = "held"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATUSES = frozenset(
+    {BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.HELD}
+)
+
+
+class Intent(StrEnum):
+    """What a human sender wants."""
+
+    BOOK = "book"
+    CANCEL = "cancel"
+
+
+class Disposition(StrEnum):
+    """How the ledger records a handled inbound message."""
+
+    ANSWERED = "answered"  # a decision was made and a reply queued
+    IGNORED = "ignored"  # automated mail: recorded, never answered
+    SET_ASIDE = "set-aside"  # malformed or repeatedly failing: kept for a human
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """Bytes as a source delivered them, with the key that names them in that source."""
+
+    source_key: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Address:
+    """One mailbox from a header: the display name and the lower-cased address."""
+
+    name: str
+    email: str
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class InboundMail:
+    """A parsed inbound message. `unreadable` is set when it cannot be handled at all."""
+
+    source_key: str
+    message_id: str | None
+    sender: Address | None
+    sender_problem: str | None  # why the From header cannot be trusted, if it cannot
+    subject: str
+    date: datetime | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...]  # (lower-cased name, value), in message order
+    content_type: str
+    text: str  # the readable body: text/plain, or HTML converted to text
+    unreadable: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, or None."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key == wanted:
+                return value
+        return None
+
+    def header_values(self, name: str) -> tuple[str, ...]:
+        wanted = name.lower()
+        return tuple(value for key, value in self.headers if key == wanted)
+
+
+@dataclass(frozen=True)
+class SenderDetails:
+    """Who wrote, as far as the mail says. Unknown stays None, never guessed."""
+
+    email: str
+    name: str | None = None
+    rank: str | None = None
+    force: str | None = None
+
+
+@dataclass(frozen=True)
+class Authenticity:
+    """Whether the sender's address can be believed, and why."""
+
+    verified: bool
+    summary: str  # e.g. "DMARC pass (mx.example.ac.uk)"
+
+
+@dataclass(frozen=True)
+class Request:
+    """A human's request, ready for the booking rules."""
+
+    intent: Intent
+    sender: SenderDetails
+    authenticity: Authenticity
+
+
+@dataclass(frozen=True)
+class Automated:
+    """Mail written by a machine: recorded, never answered."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """Mail that cannot be handled: set aside with its reason."""
+
+    reason: str
+
+
+Classification = Request | Automated | Unusable
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """An event as attendees see it. Times are aware datetimes in the event's zone."""
+
+    slug: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    venue: str
+    capacity: int
+
+
+@dataclass(frozen=True)
+class BookingView:
+    """A booking as the rules and the templates see it."""
+
+    ref: str
+    event_slug: str
+    email: str
+    status: BookingStatus
+    name: str | None = None
+    rank: str | None = None
+    force: str | None = None
+    waitlist_position: int | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The state the rules need, read inside the transaction that will apply the decision."""
+
+    event: EventInfo
+    confirmed_count: int
+    waitlist: tuple[BookingView, ...]  # in arrival order
+    senders_bookings: tuple[BookingView, ...]  # this sender's bookings for the event, newest first
+
+    @property
+    def places_left(self) -> int:
+        return max(0, self.event.capacity - self.confirmed_count)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The configured rules that decide eligibility and trust."""
+
+    eligible_domains: tuple[str, ...]
+    require_authentication: bool
+    organiser_name: str
+    organiser_email: str
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """An existing booking moves to a new status."""
+
+    ref: str
+    new_status: BookingStatus
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One mail the decision sends. `in_reply` mails answer the inbound request's thread."""
+
+    outcome: Outcome
+    booking: BookingView
+    in_reply: bool = True
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the rules decided about one request: state changes and the mails they cause."""
+
+    outcome: Outcome
+    reasons: tuple[str, ...]
+    new_booking: BookingView | None = None
+    changes: tuple[StatusChange, ...] = ()
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """A rendered mail, ready for the outbox. The Message-ID is fixed here, once."""
+
+    message_id: str
+    recipient: str
+    outcome: Outcome
+    booking_ref: str | None
+    data: bytes = field(repr=False)

@@ -1,0 +1,32 @@
+"""mailbot's small error tree; third-party errors are translated into these at the edges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MailbotError(Exception):
+    """Base of every error mailbot raises on purpose."""
+
+
+class ConfigError(MailbotError):
+    """The configuration is invalid: exit status 2, naming the file, the key and the problem."""
+
+    def __init__(self, source: Path, key: str | None, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        where = f"{source}: {key}" if key else f"{source}"
+        super().__init__(f"{where}: {problem}")
+
+
+class OperationalError(MailbotError):
+    """A server or the database could not be reached or refused us: exit status 1."""
+
+
+class TransientDeliveryError(OperationalError):
+    """Delivery failed in a way that may succeed later (4xx, connection lost)."""
+
+
+class PermanentDeliveryError(MailbotError):
+    """The server refused the mail for good (5xx, refused recipient)."""

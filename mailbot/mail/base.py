@@ -1,0 +1,38 @@
+"""The two interfaces the pipeline needs from mail servers or folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from mailbot.domain import RawMessage
+
+
+class MailSource(Protocol):
+    """Where inbound mail is read. The database, not the source, knows what was handled."""
+
+    def fetch_new(self) -> Iterator[RawMessage]:
+        """Every message in the inbox not yet moved away, oldest first, without marking it read."""
+        ...
+
+    def mark_handled(self, source_key: str) -> None:
+        """Move a handled message out of the inbox (never delete it)."""
+        ...
+
+    def set_aside(self, source_key: str) -> None:
+        """Move a message that cannot be handled to the quarantine folder."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class MailSink(Protocol):
+    """Where outgoing mail is delivered.
+
+    `deliver` raises TransientDeliveryError for failures worth retrying and
+    PermanentDeliveryError for mail the server refused for good.
+    """
+
+    def deliver(self, sender: str, recipients: list[str], data: bytes) -> None: ...
+
+    def close(self) -> None: ...
