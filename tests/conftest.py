@@ -1,0 +1,3 @@
+"""Shared fixtures; the real-server fixtures live in tests/servers/."""
+
+pytest_plugins = ["tests.servers.dovecot", "tests.servers.smtp"]

@@ -1,0 +1,1 @@
+"""A private Dovecot IMAP server per test session."""

@@ -1,0 +1,1 @@
+"""aiosmtpd SMTP servers on loopback, including misbehaving ones."""
