@@ -270,7 +270,9 @@ def parse_settings(text: str, path: Path) -> Settings:
     try:
         return Settings.model_validate({**document, "source": path.resolve()})
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # An unknown key usually explains a "missing" one (a misspelling), so name it first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
         raise ConfigError(path, _key_name(first["loc"], document), _problem(first)) from None
 
 

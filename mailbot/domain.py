@@ -206,11 +206,29 @@ class StatusChange:
 
 @dataclass(frozen=True)
 class Notice:
-    """One mail the decision sends. `in_reply` mails answer the inbound request's thread."""
+    """One mail the decision sends. `in_reply` mails answer the inbound request's thread.
+
+    `booking` is None only for an INFO reply about no booking at all (e.g. a cancellation
+    from someone who holds no place); `template` overrides the outcome's template then.
+    """
 
     outcome: Outcome
-    booking: BookingView
+    booking: BookingView | None
     in_reply: bool = True
+    template: str | None = None
+    recipient: str | None = None  # defaults to the booking's address
+
+    @property
+    def template_name(self) -> str:
+        return self.template or self.outcome.value
+
+    @property
+    def to(self) -> str:
+        if self.recipient:
+            return self.recipient
+        if self.booking is None:
+            raise ValueError("a notice without a booking needs a recipient")
+        return self.booking.email
 
 
 @dataclass(frozen=True)

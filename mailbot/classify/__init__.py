@@ -1,0 +1,33 @@
+"""Decide what an inbound mail is: unusable, automated, or a person's request."""
+
+from __future__ import annotations
+
+from mailbot.classify.automated import OwnIdentity, automated_reason
+from mailbot.classify.body import readable_part
+from mailbot.classify.intent import intent_of
+from mailbot.classify.sender import extract_sender
+from mailbot.classify.trust import authenticity
+from mailbot.domain import Automated, Classification, InboundMail, Request, Unusable
+
+__all__ = ["OwnIdentity", "classify"]
+
+
+def classify(
+    mail: InboundMail, own: OwnIdentity, trusted_authserv_ids: tuple[str, ...]
+) -> Classification:
+    """Machines are recognised before anything else, so that nothing automated is answered."""
+    if mail.unreadable:
+        return Unusable(mail.unreadable)
+    reason = automated_reason(mail, own)
+    if reason is not None:
+        return Automated(reason)
+    if mail.sender is None or mail.sender_problem:
+        # A From header we cannot read with confidence is not answered: the reply could
+        # go to someone who never wrote.
+        return Unusable(mail.sender_problem or "no usable From address")
+    readable = readable_part(mail.text)
+    return Request(
+        intent=intent_of(mail.subject, readable),
+        sender=extract_sender(mail.sender, mail.text),
+        authenticity=authenticity(mail, trusted_authserv_ids),
+    )

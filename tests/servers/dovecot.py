@@ -1,1 +1,265 @@
-"""A private Dovecot IMAP server per test session."""
+"""Run a private, throw-away Dovecot IMAP server on loopback for the test session."""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import itertools
+import os
+import pwd
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+
+DOVECOT = Path("/usr/sbin/dovecot")
+DOVEADM = Path("/usr/bin/doveadm")
+HOST = "127.0.0.1"
+
+# Mail processes may not run as root, so as root they run as this unprivileged account.
+_ROOT_MAIL_USER = "nobody"
+
+_CONFIG = """\
+# Written by tests/servers/dovecot.py; nothing under /etc/dovecot is read.
+base_dir = {base_dir}
+state_dir = {state_dir}
+instance_name = {instance_name}
+log_path = {log_path}
+info_log_path = {log_path}
+protocols = imap
+listen = {host}
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+mail_location = maildir:{mail_root}/%u
+maildir_very_dirty_syncs = yes
+mail_fsync = never
+{identity}
+passdb {{
+  driver = static
+  args = password={password}
+}}
+userdb {{
+  driver = static
+  args = uid={mail_uid} gid={mail_gid} home={mail_root}/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = {host}
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+{login_chroot}}}
+service anvil {{
+  # Without this Dovecot slows every login after a few failures, even correct ones.
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+{anvil_chroot}}}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _check_traversable(path: Path) -> None:
+    """Fail early, with a clear reason, instead of letting Dovecot answer [SERVERBUG]."""
+    for folder in [path, *path.parents]:
+        if not folder.stat().st_mode & stat.S_IXOTH:
+            raise RuntimeError(
+                f"{folder} is not traversable by other users (needs o+x), so the "
+                f"unprivileged mail user cannot reach {path}; set TMPDIR to a path that is"
+            )
+
+
+class PrivateDovecot:
+    """A Dovecot instance with its own config, directories and port, owned by one test run.
+
+    Any user name logs in with `password` and gets its own empty Maildir, so tests take a
+    fresh user (`new_user()`) instead of a fresh server.
+    """
+
+    def __init__(self, root: Path | None = None, password: str = "correct-horse-42") -> None:
+        if not DOVECOT.exists():
+            raise RuntimeError(
+                f"{DOVECOT} is missing: install it with `apt-get install dovecot-imapd`"
+            )
+        self._own_root = root is None
+        self.root = Path(tempfile.mkdtemp(prefix="mailbot-dovecot-")) if root is None else root
+        self.password = password
+        self.host = HOST
+        self.port = 0
+        self.config_path = self.root / "dovecot.conf"
+        self.log_path = self.root / "dovecot.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._users = itertools.count(1)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._write_config()
+        with (self.root / "stdout.log").open("wb") as out:
+            # Its own session makes the master the leader of a process group that also holds
+            # every imap/auth child, so stop() can kill them all by one pid.
+            self._process = subprocess.Popen(
+                [str(DOVECOT), "-F", "-c", str(self.config_path)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_for_greeting(deadline=time.monotonic() + 10.0)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            self._kill_group(process)
+        if self._own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def _kill_group(self, process: subprocess.Popen[bytes]) -> None:
+        # A child still serving a client can outlive the master by ~10 s; the whole group goes.
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=0.3)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5.0)
+
+    def _wait_for_greeting(self, deadline: float) -> None:
+        assert self._process is not None
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"dovecot exited early:\n{self.log_tail()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=1.0) as sock:
+                    if sock.recv(200).startswith(b"* OK"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"dovecot did not greet on port {self.port}:\n{self.log_tail()}")
+            time.sleep(0.01)
+
+    def log_tail(self, lines: int = 30) -> str:
+        texts = []
+        for path in (self.log_path, self.root / "stdout.log"):
+            if path.exists():
+                texts.extend(path.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(texts)
+
+    # -- configuration -----------------------------------------------------------------------
+
+    def _write_config(self) -> None:
+        self.port = _free_port()
+        mail_root = self.root / "mail"
+        base_dir = self.root / "run"
+        state_dir = self.root / "state"
+        for folder in (mail_root, base_dir, state_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            account = pwd.getpwnam(_ROOT_MAIL_USER)
+            mail_uid, mail_gid = account.pw_uid, account.pw_gid
+            self.root.chmod(0o755)
+            _check_traversable(self.root)
+            os.chown(mail_root, mail_uid, mail_gid)
+            identity = ""
+            login_chroot = anvil_chroot = ""
+        else:
+            mail_uid, mail_gid = os.getuid(), os.getgid()
+            me = pwd.getpwuid(mail_uid).pw_name
+            group = grp.getgrgid(mail_gid).gr_name
+            identity = (
+                f"default_internal_user = {me}\n"
+                f"default_login_user = {me}\n"
+                f"default_internal_group = {group}"
+            )
+            # Only root may chroot.
+            login_chroot = anvil_chroot = "  chroot =\n"
+        self.config_path.write_text(
+            _CONFIG.format(
+                base_dir=base_dir,
+                state_dir=state_dir,
+                instance_name=f"mailbot-test-{self.port}",
+                log_path=self.log_path,
+                host=self.host,
+                port=self.port,
+                mail_root=mail_root,
+                identity=identity,
+                password=self.password,
+                mail_uid=mail_uid,
+                mail_gid=mail_gid,
+                login_chroot=login_chroot,
+                anvil_chroot=anvil_chroot,
+            )
+        )
+
+    # -- helpers for tests -------------------------------------------------------------------
+
+    def new_user(self) -> str:
+        """A user name never used before on this server, so its mailbox starts empty."""
+        return f"sam.okafor{next(self._users)}"
+
+    def client(self, user: str) -> IMAPClient:
+        """A logged-in connection for a test to APPEND to or inspect a mailbox."""
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10.0)
+        client.login(user, self.password)
+        return client
+
+    def doveadm(self, *args: str) -> str:
+        result = subprocess.run(
+            [str(DOVEADM), "-c", str(self.config_path), *args],
+            capture_output=True,
+            text=True,
+            timeout=10.0,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"doveadm {' '.join(args)} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def kill_connections(self, user: str) -> None:
+        """Cut every IMAP connection of `user`, as a server restart or a network drop would.
+
+        `doveadm kick` asks each of the user's imap processes to end; it returns before they
+        have, so wait until anvil no longer lists the user, or a test could race the cut.
+        """
+        self.doveadm("kick", user)
+        deadline = time.monotonic() + 5.0
+        while user in self.doveadm("who", "-1").split():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"connections of {user} survived doveadm kick")
+            time.sleep(0.01)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[PrivateDovecot]:
+    server = PrivateDovecot()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def imap_user(dovecot: PrivateDovecot) -> str:
+    return dovecot.new_user()

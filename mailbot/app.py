@@ -1,0 +1,275 @@
+"""The pipeline: poll the inbox once, handling each message in isolation, then drain the outbox."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import jinja2
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from mailbot.classify import OwnIdentity, classify
+from mailbot.decide import decide
+from mailbot.delivery import DeliverySummary, deliver_pending
+from mailbot.domain import (
+    Automated,
+    Disposition,
+    EventInfo,
+    InboundMail,
+    OutgoingMail,
+    Policy,
+    RawMessage,
+    Request,
+    Unusable,
+)
+from mailbot.errors import OperationalError
+from mailbot.mail.base import MailSink, MailSource
+from mailbot.parse import parse
+from mailbot.render import ReplyContext, Sender, new_message_id, render_notice
+from mailbot.store.bookings import LedgerEntry, Store, Transaction
+from mailbot.store.outbox import Outbox
+
+log = logging.getLogger("mailbot.poll")
+
+_REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: refs are read aloud
+
+
+def random_ref() -> str:
+    """A short booking reference people can read over the phone, like "K7Q-4MZ"."""
+    chars = "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
+    return f"{chars[:3]}-{chars[3:]}"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Everything the pipeline needs to know from the configuration."""
+
+    events: tuple[EventInfo, ...]
+    policy: Policy
+    own: OwnIdentity
+    trusted_authserv_ids: tuple[str, ...]
+    sender: Sender
+    max_failures: int = 3
+
+
+@dataclass
+class PollSummary:
+    """What one poll did, for the one-line summary and the tests."""
+
+    results: Counter[str] = field(default_factory=Counter)
+    delivery: DeliverySummary = field(default_factory=DeliverySummary)
+
+    @property
+    def handled(self) -> int:
+        return sum(n for key, n in self.results.items() if key != "already handled")
+
+    def line(self) -> str:
+        order = ("confirmed", "waitlisted", "declined", "held", "duplicate", "cancelled")
+        parts = [f"handled {self.handled}"]
+        parts += [f"{name} {self.results[name]}" for name in order if self.results[name]]
+        for name in ("ignored", "set aside", "failed", "info"):
+            if self.results[name]:
+                parts.append(f"{name} {self.results[name]}")
+        parts.append(f"sent {self.delivery.sent}")
+        if self.delivery.deferred:
+            parts.append(f"deferred {self.delivery.deferred}")
+        if self.delivery.failed:
+            parts.append(f"undeliverable {self.delivery.failed}")
+        return ", ".join(parts)
+
+
+class Mailbot:
+    """One booking inbox, one database, one way out. Collaborators are passed in."""
+
+    def __init__(
+        self,
+        settings: PipelineSettings,
+        *,
+        store: Store,
+        source: MailSource,
+        sink: MailSink,
+        templates: jinja2.Environment,
+        clock: Callable[[], datetime] = utc_now,
+        make_ref: Callable[[], str] = random_ref,
+        make_token: Callable[[], str] = lambda: secrets.token_hex(12),
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.source = source
+        self.sink = sink
+        self.templates = templates
+        self.clock = clock
+        self.make_ref = make_ref
+        self.make_token = make_token
+        self.outbox = Outbox(store)
+
+    def poll(self, on_message: Callable[[str], None] | None = None) -> PollSummary:
+        """Handle every new message, then send every due reply."""
+        summary = PollSummary()
+        summary.results.update(self.handle_inbox(on_message))
+        summary.delivery = self.deliver()
+        return summary
+
+    def deliver(self) -> DeliverySummary:
+        return deliver_pending(self.outbox, self.sink, self.clock)
+
+    def handle_inbox(self, on_message: Callable[[str], None] | None = None) -> Counter[str]:
+        results: Counter[str] = Counter()
+        for raw in self.source.fetch_new():
+            result = self.handle_isolated(raw)
+            results[result] += 1
+            if on_message is not None:
+                on_message(result)
+        return results
+
+    def handle_isolated(self, raw: RawMessage) -> str:
+        """Handle one message; a crash on it is counted and, after enough, it is set aside.
+
+        Infrastructure failures (database, mail server) are not the message's fault and
+        stop the poll instead, leaving the message for the next one.
+        """
+        try:
+            return self.handle(raw)
+        except OperationalError:
+            raise
+        except SQLAlchemyError as exc:
+            if isinstance(exc, IntegrityError):
+                # Another process recorded this message first; the next poll moves it.
+                log.info("%s was handled concurrently by another process", raw.source_key)
+                return "already handled"
+            raise OperationalError(f"database error: {_first_line(exc)}") from exc
+        except Exception as exc:
+            return self._count_failure(raw, exc)
+
+    def _count_failure(self, raw: RawMessage, exc: Exception) -> str:
+        error = f"{type(exc).__name__}: {_first_line(exc)}"
+        log.exception("handling %s failed", raw.source_key)
+        attempts = self.store.record_failure(raw.source_key, error, self.clock())
+        if attempts < self.settings.max_failures:
+            return "failed"
+        reason = f"failed {attempts} times, last: {error}"
+        with self.store.transaction() as tx:
+            if tx.already_handled(raw.source_key, None) is None:
+                entry = LedgerEntry(raw.source_key, None, None, Disposition.SET_ASIDE, reason)
+                tx.apply(entry, None, (), sender_address=self._from_address, now=self.clock())
+        self.source.set_aside(raw.source_key)
+        log.warning("%s set aside: %s", raw.source_key, reason)
+        return "set aside"
+
+    @property
+    def _from_address(self) -> str:
+        return self.settings.sender.booking_address
+
+    def handle(self, raw: RawMessage) -> str:
+        """Parse, classify, decide and record one message; move it only after the commit."""
+        now = self.clock()
+        mail = parse(raw)
+        classification = classify(mail, self.settings.own, self.settings.trusted_authserv_ids)
+        with self.store.transaction() as tx:
+            earlier = tx.already_handled(raw.source_key, mail.message_id)
+            if earlier is not None:
+                set_aside = earlier.disposition == Disposition.SET_ASIDE.value
+                result = "already handled"
+            else:
+                entry, set_aside = self._decide_and_record(tx, mail, classification, now)
+                result = entry.outcome or (
+                    "set aside" if set_aside else "ignored"
+                )
+                log.info(
+                    "%s: %s%s (%s)",
+                    raw.source_key,
+                    result,
+                    f" {entry.booking_ref}" if entry.booking_ref else "",
+                    entry.reason,
+                )
+        if set_aside:
+            self.source.set_aside(raw.source_key)
+        else:
+            self.source.mark_handled(raw.source_key)
+        return result
+
+    def _decide_and_record(
+        self,
+        tx: Transaction,
+        mail: InboundMail,
+        classification: Request | Automated | Unusable,
+        now: datetime,
+    ) -> tuple[LedgerEntry, bool]:
+        sender_email = mail.sender.email if mail.sender else None
+        if isinstance(classification, Unusable):
+            entry = LedgerEntry(
+                mail.source_key,
+                mail.message_id,
+                sender_email,
+                Disposition.SET_ASIDE,
+                classification.reason,
+            )
+            tx.apply(entry, None, (), sender_address=self._from_address, now=now)
+            return entry, True
+        if isinstance(classification, Automated):
+            entry = LedgerEntry(
+                mail.source_key,
+                mail.message_id,
+                sender_email,
+                Disposition.IGNORED,
+                classification.reason,
+            )
+            tx.apply(entry, None, (), sender_address=self._from_address, now=now)
+            return entry, False
+
+        event = choose_event(mail, self.settings.events)
+        snapshot = tx.snapshot(event, classification.sender.email)
+        decision = decide(
+            classification, snapshot, self.settings.policy, now, tx.unused_ref(self.make_ref)
+        )
+        reply = ReplyContext(
+            message_id=mail.message_id, references=mail.references, subject=mail.subject
+        )
+        mails: list[OutgoingMail] = [
+            render_notice(
+                self.templates,
+                notice,
+                snapshot.event,
+                self.settings.sender,
+                reply if notice.in_reply else None,
+                message_id=new_message_id(self.settings.own.message_id_domain, self.make_token()),
+                now=now,
+            )
+            for notice in decision.notices
+        ]
+        booking_ref = decision.notices[0].booking.ref if decision.notices and decision.notices[0].booking else None
+        entry = LedgerEntry(
+            mail.source_key,
+            mail.message_id,
+            sender_email,
+            Disposition.ANSWERED,
+            "; ".join(decision.reasons),
+            outcome=decision.outcome.value,
+            booking_ref=booking_ref,
+        )
+        tx.apply(entry, decision, mails, sender_address=self._from_address, now=now)
+        return entry, False
+
+
+def choose_event(mail: InboundMail, events: tuple[EventInfo, ...]) -> EventInfo:
+    """The event a request is about: the only one, or the one its subject or text names."""
+    if len(events) == 1:
+        return events[0]
+    haystack = f"{mail.subject}\n{mail.text}".lower()
+    for event in events:
+        if event.slug in haystack or event.title.lower() in haystack:
+            return event
+    return events[0]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

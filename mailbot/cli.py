@@ -1,0 +1,200 @@
+"""The `mailbot` command: builds the edges from the configuration, maps errors to exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mailbot.config import Settings, config_path, load_settings
+from mailbot.errors import ConfigError, MailbotError, OperationalError
+from mailbot.store.tables import BookingRow
+
+EXIT_OPERATIONAL = 1
+EXIT_USAGE = 2
+
+app = typer.Typer(
+    name="mailbot",
+    help="Email-driven booking for small closed-audience events.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Configuration file (default: $MAILBOT_CONFIG, else ./config.toml).",
+        show_default=False,
+    ),
+]
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@contextmanager
+def _exit_codes() -> Iterator[None]:
+    """Turn mailbot's errors into a one-line message and the contract's exit status."""
+    try:
+        yield
+    except ConfigError as exc:
+        err.print(f"mailbot: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    except OperationalError as exc:
+        err.print(f"mailbot: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_OPERATIONAL) from None
+    except MailbotError as exc:
+        err.print(f"mailbot: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_OPERATIONAL) from None
+
+
+def _settings(config: Path | None) -> Settings:
+    return load_settings(config_path(config))
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def demo(
+    workspace: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the demo workspace (default: a new temporary folder)."),
+    ] = None,
+) -> None:
+    """Process a seeded inbox in a throw-away workspace and show what was decided."""
+    from mailbot.demo import DEMO_CAPACITY, run_demo
+
+    with _exit_codes():
+        result = run_demo(workspace)
+        out.print(f"[bold]mailbot demo[/bold]: workspace {result.workspace}")
+        out.print(
+            f"Seeded a dozen booking emails for an event with {DEMO_CAPACITY} places; "
+            f"processed the inbox once: {result.summary_line}.\n"
+        )
+        replies = Table(title="Replies written to the outbox Maildir", title_justify="left")
+        for column in ("to", "outcome", "subject", "file"):
+            replies.add_column(column, overflow="fold")
+        for reply in result.replies:
+            relative = reply.path.relative_to(result.workspace)
+            replies.add_row(reply.recipient, reply.outcome, reply.subject, str(relative))
+        out.print(replies)
+        from mailbot.wiring import open_store
+
+        store = open_store(result.settings)
+        out.print(_bookings_table(store.bookings(), "Bookings"))
+        out.print(
+            f"\nLook around: mailbot bookings --config {result.workspace / 'config.toml'}",
+            markup=False,
+        )
+
+
+@app.command()
+def poll(config: ConfigOption = None) -> None:
+    """One full cycle: fetch every new message, decide, record, send every pending reply."""
+    from mailbot.wiring import build_mailbot
+
+    with _exit_codes():
+        settings = _settings(config)
+        bot = build_mailbot(settings)
+        try:
+            summary = bot.poll()
+        finally:
+            bot.source.close()
+            bot.sink.close()
+        out.print(summary.line(), markup=False, highlight=False)
+        if summary.delivery.stopped_by:
+            err.print(
+                f"mailbot: delivery paused, will retry: {summary.delivery.stopped_by}",
+                markup=False,
+            )
+
+
+@app.command()
+def bookings(
+    config: ConfigOption = None,
+    event: Annotated[str | None, typer.Option(help="Only this event (its slug).")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only this status: confirmed, waitlisted, held, declined, cancelled."),
+    ] = None,
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,  # noqa: A002
+) -> None:
+    """List bookings."""
+    from mailbot.wiring import open_store
+
+    with _exit_codes():
+        settings = _settings(config)
+        if event is not None and event not in {e.slug for e in settings.events}:
+            raise ConfigError(settings.source, "--event", f"no event has the slug {event!r}")
+        rows = open_store(settings).bookings(event, status)
+        if format is Format.json:
+            sys.stdout.write(json.dumps([_booking_record(r) for r in rows], indent=2) + "\n")
+        elif format is Format.csv:
+            writer = csv.DictWriter(sys.stdout, fieldnames=list(_FIELDS))
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(_booking_record(row))
+        else:
+            out.print(_bookings_table(rows, f"Bookings ({len(rows)})"))
+
+
+_FIELDS: dict[str, Callable[[BookingRow], object]] = {
+    "ref": lambda r: r.ref,
+    "event": lambda r: r.event_slug,
+    "status": lambda r: r.status,
+    "email": lambda r: r.email,
+    "name": lambda r: r.name,
+    "rank": lambda r: r.rank,
+    "force": lambda r: r.force,
+    "created_at": lambda r: r.created_at.isoformat(),
+}
+
+
+def _booking_record(row: BookingRow) -> dict[str, object]:
+    return {name: get(row) for name, get in _FIELDS.items()}
+
+
+def _bookings_table(rows: list[BookingRow], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("ref", "status", "name", "rank", "force", "email"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row.ref, row.status, row.name or "", row.rank or "", row.force or "", row.email
+        )
+    return table
+
+
+def main() -> None:
+    """Console-script entry point; usage errors from typer/click exit 2 as the contract says."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

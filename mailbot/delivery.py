@@ -1,0 +1,57 @@
+"""Drain the outbox through a sink: claim, send, mark; retry what may succeed later."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from mailbot.errors import OperationalError, PermanentDeliveryError, TransientDeliveryError
+from mailbot.mail.base import MailSink
+from mailbot.store.outbox import FAILED, Outbox
+
+log = logging.getLogger("mailbot.delivery")
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    requeued: int = 0
+    stopped_by: str | None = None  # why draining stopped early, if it did
+
+
+def deliver_pending(
+    outbox: Outbox, sink: MailSink, clock: Callable[[], datetime]
+) -> DeliverySummary:
+    """Send every due mail. A connection-level failure stops the drain (the rest would fail
+    the same way) and leaves everything queued for the next run."""
+    requeued = outbox.requeue_abandoned(clock())
+    sent = deferred = failed = 0
+    while (claimed := outbox.claim_next(clock())) is not None:
+        try:
+            sink.deliver(claimed.sender, [claimed.recipient], claimed.data)
+        except PermanentDeliveryError as exc:
+            outbox.mark_failed(claimed, clock(), str(exc))
+            failed += 1
+            log.warning("delivery of %s failed for good: %s", claimed.message_id, exc)
+        except (TransientDeliveryError, OperationalError) as exc:
+            if outbox.mark_retry(claimed, clock(), str(exc)) == FAILED:
+                failed += 1
+            else:
+                deferred += 1
+            log.warning("delivery of %s deferred: %s", claimed.message_id, exc)
+            return DeliverySummary(sent, deferred, failed, requeued, stopped_by=str(exc))
+        else:
+            outbox.mark_sent(claimed, clock())
+            sent += 1
+            log.info("sent %s to %s", claimed.message_id, _masked(claimed.recipient))
+    return DeliverySummary(sent, deferred, failed, requeued)
+
+
+def _masked(address: str) -> str:
+    """Enough of an address to follow a log without writing it out in full."""
+    local, _, domain = address.partition("@")
+    return f"{local[:2]}***@{domain}"

@@ -1,0 +1,108 @@
+"""Maildir folders as an inbox and as an outbox, so mailbot runs with no mail server."""
+
+from __future__ import annotations
+
+import logging
+import mailbox
+from collections.abc import Iterator
+from pathlib import Path
+
+from mailbot.domain import RawMessage
+from mailbot.errors import OperationalError
+
+log = logging.getLogger("mailbot.maildir")
+_KEY_PREFIX = "maildir:"
+
+
+class MaildirSource:
+    """Reads a Maildir inbox; handled mail moves to a Maildir++ sub-folder, never deleted."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        processed_folder: str = "Processed",
+        quarantine_folder: str = "Quarantine",
+    ) -> None:
+        self.path = path
+        self.processed_folder = processed_folder
+        self.quarantine_folder = quarantine_folder
+        try:
+            self._box = mailbox.Maildir(path, factory=None, create=True)
+        except OSError as exc:
+            raise OperationalError(f"cannot open the Maildir {path}: {exc}") from exc
+
+    def fetch_new(self) -> Iterator[RawMessage]:
+        """Messages oldest first (by delivery time, then name), as exact bytes."""
+        try:
+            keys = sorted(self._box.keys(), key=self._delivery_order)
+        except OSError as exc:
+            raise OperationalError(f"cannot read the Maildir {self.path}: {exc}") from exc
+        for key in keys:
+            try:
+                data = self._box.get_bytes(key)
+            except (KeyError, FileNotFoundError):
+                continue  # another process moved it meanwhile
+            yield RawMessage(_KEY_PREFIX + key, data)
+
+    def _delivery_order(self, key: str) -> tuple[float, str]:
+        try:
+            return (self._box.get_message(key).get_date(), key)
+        except (KeyError, FileNotFoundError):
+            return (0.0, key)
+
+    def mark_handled(self, source_key: str) -> None:
+        self._move(source_key, self.processed_folder)
+
+    def set_aside(self, source_key: str) -> None:
+        self._move(source_key, self.quarantine_folder)
+
+    def _move(self, source_key: str, folder_name: str) -> None:
+        key = source_key.removeprefix(_KEY_PREFIX)
+        try:
+            data = self._box.get_bytes(key)
+        except (KeyError, FileNotFoundError):
+            log.debug("%s is no longer in the inbox", source_key)
+            return
+        folder = self._folder(folder_name)
+        # Copy before removing: a crash in between leaves a copy in both, never in neither.
+        folder.add(data)
+        self._box.discard(key)
+
+    def _folder(self, name: str) -> mailbox.Maildir:
+        if name in self._box.list_folders():
+            return self._box.get_folder(name)
+        return self._box.add_folder(name)
+
+    def count(self) -> int:
+        return len(self._box)
+
+    def close(self) -> None:
+        self._box.close()
+
+
+class MaildirSink:
+    """Delivers outgoing mail by writing it, byte for byte, into a Maildir."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._box = mailbox.Maildir(path, factory=None, create=True)
+        except OSError as exc:
+            raise OperationalError(f"cannot open the Maildir {path}: {exc}") from exc
+
+    def deliver(self, sender: str, recipients: list[str], data: bytes) -> None:
+        try:
+            self._box.add(data)
+        except OSError as exc:
+            raise OperationalError(f"cannot write to the Maildir {self.path}: {exc}") from exc
+
+    def written(self) -> list[Path]:
+        """The files written so far, oldest first."""
+        return sorted(
+            (p for sub in ("new", "cur") for p in (self.path / sub).iterdir()),
+            key=lambda p: (p.stat().st_mtime, p.name),
+        )
+
+    def close(self) -> None:
+        self._box.close()

@@ -1,0 +1,387 @@
+"""Deliver outgoing mail over one reused SMTP connection, mapping failures to mailbot errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import threading
+from collections.abc import Coroutine
+from typing import Any, Literal, TypeVar
+
+import aiosmtplib
+
+from mailbot.errors import (
+    MailbotError,
+    OperationalError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+
+__all__ = ["Security", "SmtpSink"]
+
+log = logging.getLogger("mailbot.smtp")
+
+Security = Literal["none", "starttls", "tls"]
+
+_T = TypeVar("_T")
+
+_SECURITY_LABELS: dict[str, str] = {
+    "none": "plain SMTP (no TLS)",
+    "starttls": "STARTTLS",
+    "tls": "implicit TLS",
+}
+
+# RFC 5321: the server is closing the channel; the connection is gone after this reply.
+_SERVICE_CLOSING = 421
+
+# QUIT is a courtesy: a server that does not answer quickly must not hold up shutdown.
+_QUIT_TIMEOUT = 5.0
+
+
+def _is_temporary(code: int) -> bool:
+    return 400 <= code < 500
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _has_control_characters(address: str) -> bool:
+    return any(ord(char) < 0x20 or ord(char) == 0x7F for char in address)
+
+
+class SmtpSink:
+    """A `MailSink` that keeps one SMTP connection open across `deliver()` calls.
+
+    The rest of mailbot is synchronous, so the sink owns a private event loop and runs
+    aiosmtplib on it; a lock serialises callers from different threads.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        security: Security,
+        username: str | None,
+        password: str | None,
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if security not in _SECURITY_LABELS:
+            raise ValueError(f"security must be 'none', 'starttls' or 'tls', not {security!r}")
+        self._host = host
+        self._port = port
+        self._security: Security = security
+        self._username = username
+        self._password = password
+        self._timeout = timeout
+        self._ssl_context = ssl_context
+        self._runner: asyncio.Runner | None = None
+        self._client: aiosmtplib.SMTP | None = None
+        self._lock = threading.Lock()
+
+    # -- public, synchronous -------------------------------------------------------------
+
+    def deliver(self, sender: str, recipients: list[str], data: bytes) -> None:
+        """Send `data` exactly as given to `recipients`.
+
+        Raises TransientDeliveryError (worth retrying), PermanentDeliveryError (refused
+        for good, including partly refused recipients) or OperationalError (the login or
+        TLS set-up failed: a configuration problem that affects every message).
+        """
+        if not recipients:
+            raise PermanentDeliveryError("no recipients given")
+        for address in [sender, *recipients]:
+            # Such an address could smuggle extra SMTP commands onto the wire.
+            if _has_control_characters(address):
+                raise PermanentDeliveryError(f"invalid address {address!r}")
+        with self._lock:
+            self._run(self._deliver(sender, recipients, data))
+
+    def check(self) -> str:
+        """Connect, do TLS and login as configured, NOOP, and describe the connection."""
+        with self._lock:
+            try:
+                self._run(self._check())
+            except TransientDeliveryError as exc:
+                # `mailbot check` reports a problem with the server, not with a message.
+                raise OperationalError(str(exc)) from exc
+        login = f"logged in as {self._username}" if self._username else "no login"
+        return f"{self._where} {_SECURITY_LABELS[self._security]}, {login}"
+
+    def close(self) -> None:
+        """Say QUIT if connected and release the event loop. Never raises."""
+        with self._lock:
+            runner, self._runner = self._runner, None
+            client, self._client = self._client, None
+            if runner is None:
+                return
+            try:
+                if client is not None and client.is_connected:
+                    runner.run(self._quit(client))
+            except Exception:
+                log.debug("error while closing the SMTP connection to %s", self._where)
+            finally:
+                try:
+                    runner.close()
+                except Exception:
+                    log.debug("error while closing the SMTP event loop", exc_info=True)
+
+    # -- event-loop plumbing -------------------------------------------------------------
+
+    @property
+    def _where(self) -> str:
+        return f"{self._host}:{self._port}"
+
+    def _run(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        # Created lazily so that a closed sink can be used again.
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        return self._runner.run(coro)
+
+    def _redact(self, text: str) -> str:
+        # A server may echo what it was sent; the password must never reach a log or a screen.
+        if self._password:
+            return text.replace(self._password, "<password>")
+        return text
+
+    def _discard(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- connection set-up ---------------------------------------------------------------
+
+    async def _open(self) -> aiosmtplib.SMTP:
+        client = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            timeout=self._timeout,
+            use_tls=self._security == "tls",
+            # aiosmtplib would otherwise upgrade opportunistically; "none" means plain.
+            start_tls=False,
+            tls_context=self._ssl_context,
+        )
+        try:
+            await client.connect()
+            await self._greet(client)
+            if self._security == "starttls":
+                if not client.supports_extension("starttls"):
+                    raise OperationalError(
+                        f"{self._where} does not offer STARTTLS; refusing to send mail in clear"
+                    )
+                await client.starttls()
+                # RFC 3207: extensions learnt before TLS must be forgotten and asked again.
+                await self._greet(client)
+            if self._username is not None:
+                await client.login(self._username, self._password or "")
+        except MailbotError:
+            client.close()
+            raise
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            client.close()
+            raise self._setup_failure(exc) from None
+        log.info(
+            "connected to %s (%s)%s",
+            self._where,
+            _SECURITY_LABELS[self._security],
+            f" as {self._username}" if self._username else "",
+        )
+        self._client = client
+        return client
+
+    @staticmethod
+    async def _greet(client: aiosmtplib.SMTP) -> None:
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            await client.helo()
+
+    def _setup_failure(self, exc: aiosmtplib.SMTPException | OSError) -> OperationalError:
+        where = self._where
+        if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+            return OperationalError(
+                self._redact(
+                    f"{where} rejected the login for {self._username!r}: {exc.code} {exc.message}"
+                )
+            )
+        if _caused_by(exc, ssl.SSLCertVerificationError):
+            return OperationalError(
+                self._redact(f"TLS with {where} failed, certificate not trusted: {exc}")
+            )
+        if isinstance(exc, aiosmtplib.SMTPResponseException):
+            text = self._redact(f"{exc.code} {exc.message}")
+            if _is_temporary(exc.code):
+                return TransientDeliveryError(f"{where} is not accepting mail now: {text}")
+            return OperationalError(f"{where} refused the SMTP session: {text}")
+        if isinstance(exc, OSError):
+            return TransientDeliveryError(self._redact(f"cannot talk to {where}: {exc}"))
+        return OperationalError(self._redact(f"SMTP set-up with {where} failed: {exc}"))
+
+    async def _check(self) -> None:
+        client = self._client
+        if client is None or not client.is_connected:
+            client = await self._open()
+        try:
+            response = await client.noop()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            self._discard()
+            raise OperationalError(self._redact(f"{self._where} failed NOOP: {exc}")) from None
+        if response.code != 250:
+            raise OperationalError(
+                self._redact(f"{self._where} answered NOOP with {response.code} {response.message}")
+            )
+
+    async def _quit(self, client: aiosmtplib.SMTP) -> None:
+        try:
+            await client.quit(timeout=min(self._timeout, _QUIT_TIMEOUT))
+        except (aiosmtplib.SMTPException, OSError):
+            pass
+        finally:
+            client.close()
+
+    # -- one mail transaction ------------------------------------------------------------
+
+    async def _deliver(self, sender: str, recipients: list[str], data: bytes) -> None:
+        # A kept-open connection may have been closed by the server while idle; that only
+        # shows when MAIL FROM fails. Nothing of the message has been sent at that point,
+        # so one retry on a fresh connection cannot duplicate it.
+        for attempt in (1, 2):
+            client = self._client
+            reused = client is not None and client.is_connected
+            if client is None or not reused:
+                client = await self._open()
+            options, encoding = self._envelope_options(client, sender, recipients, data)
+            try:
+                await client.mail(sender, options=options, encoding=encoding)
+            except aiosmtplib.SMTPResponseException as exc:
+                if exc.code == _SERVICE_CLOSING:
+                    self._discard()
+                    if reused and attempt == 1:
+                        log.info("%s closed the idle connection; reconnecting", self._where)
+                        continue
+                raise self._reply_failure(exc, "refused the sender") from None
+            except ValueError as exc:
+                raise PermanentDeliveryError(str(exc)) from None
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                self._discard()
+                if reused and attempt == 1:
+                    log.info("connection to %s went stale; reconnecting", self._where)
+                    continue
+                raise TransientDeliveryError(
+                    self._redact(f"connection to {self._where} lost: {exc}")
+                ) from None
+            await self._recipients_and_data(client, recipients, data, encoding)
+            return
+
+    def _envelope_options(
+        self,
+        client: aiosmtplib.SMTP,
+        sender: str,
+        recipients: list[str],
+        data: bytes,
+    ) -> tuple[list[str], str]:
+        options: list[str] = []
+        if client.supports_extension("size"):
+            # RFC 1870 allows an estimate; dot-stuffing may add a few bytes.
+            options.append(f"SIZE={len(data)}")
+        if not data.isascii() and client.supports_extension("8bitmime"):
+            options.append("BODY=8BITMIME")
+        if all(address.isascii() for address in [sender, *recipients]):
+            return options, "ascii"
+        if not client.supports_extension("smtputf8"):
+            raise PermanentDeliveryError(
+                f"{self._where} does not support SMTPUTF8, needed for a non-ASCII address"
+            )
+        options.append("SMTPUTF8")
+        return options, "utf-8"
+
+    async def _recipients_and_data(
+        self,
+        client: aiosmtplib.SMTP,
+        recipients: list[str],
+        data: bytes,
+        encoding: str,
+    ) -> None:
+        refused: dict[str, tuple[int, str]] = {}
+        try:
+            for recipient in recipients:
+                try:
+                    await client.rcpt(recipient, encoding=encoding)
+                except aiosmtplib.SMTPRecipientRefused as exc:
+                    if exc.code == _SERVICE_CLOSING:
+                        raise
+                    refused[recipient] = (exc.code, exc.message)
+            if len(refused) == len(recipients):
+                await self._reset(client)
+                raise self._refused_failure(refused, all_refused=True)
+            response = await client.data(data)
+        except MailbotError:
+            raise
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code == _SERVICE_CLOSING:
+                self._discard()
+            else:
+                await self._reset(client)
+            raise self._reply_failure(exc, "refused the message") from None
+        except ValueError as exc:
+            await self._reset(client)
+            raise PermanentDeliveryError(str(exc)) from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # The message may or may not have arrived; the caller decides whether to resend.
+            self._discard()
+            raise TransientDeliveryError(
+                self._redact(f"connection to {self._where} lost while sending: {exc}")
+            ) from None
+        if refused:
+            # The others got the message already, so a retry would duplicate it for them.
+            raise self._refused_failure(refused, all_refused=False)
+        log.debug(
+            "%s accepted a message for %d recipient(s): %s",
+            self._where,
+            len(recipients),
+            response.message,
+        )
+
+    async def _reset(self, client: aiosmtplib.SMTP) -> None:
+        # Leaves the connection usable for the next message; if even RSET fails, start over.
+        try:
+            await client.rset()
+        except (aiosmtplib.SMTPException, OSError):
+            self._discard()
+
+    def _reply_failure(
+        self, exc: aiosmtplib.SMTPResponseException, what: str
+    ) -> TransientDeliveryError | PermanentDeliveryError:
+        text = self._redact(f"{self._where} {what}: {exc.code} {exc.message}")
+        if exc.code >= 500:
+            return PermanentDeliveryError(text)
+        # 4xx, and anything that is not a proper reply code, may well work later.
+        return TransientDeliveryError(text)
+
+    def _refused_failure(
+        self, refused: dict[str, tuple[int, str]], *, all_refused: bool
+    ) -> TransientDeliveryError | PermanentDeliveryError:
+        listing = ", ".join(
+            f"{address} ({code} {message})" for address, (code, message) in refused.items()
+        )
+        if all_refused:
+            text = self._redact(f"{self._where} refused every recipient: {listing}")
+            if all(_is_temporary(code) for code, _ in refused.values()):
+                return TransientDeliveryError(text)
+            return PermanentDeliveryError(text)
+        return PermanentDeliveryError(
+            self._redact(
+                f"{self._where} refused some recipients (the others were sent the message): "
+                f"{listing}"
+            )
+        )

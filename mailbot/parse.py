@@ -1,0 +1,211 @@
+"""Turn raw message bytes into a frozen InboundMail; never raises on bad mail."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+import re
+from datetime import datetime
+from email.headerregistry import AddressHeader
+from email.message import EmailMessage, Message
+from html.parser import HTMLParser
+
+from mailbot.domain import Address, InboundMail, RawMessage
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "table", "blockquote", "hr"}
+)
+_SKIP_TAGS = frozenset({"style", "script", "head", "title"})
+_MAX_HEADERS = 500
+
+
+def parse(raw: RawMessage) -> InboundMail:
+    """Parse one message. Anything that cannot be read becomes `unreadable` with a reason."""
+    if not raw.data.strip():
+        return _unreadable(raw, "the message is empty")
+    try:
+        message = email.message_from_bytes(raw.data, policy=email.policy.default)
+    except Exception as exc:  # the parser is meant to be lenient; anything else is a bug
+        return _unreadable(raw, f"the message cannot be parsed: {type(exc).__name__}")
+    if not isinstance(message, EmailMessage) or not message.keys():
+        return _unreadable(raw, "the message has no headers")
+
+    headers = _headers(message)
+    names = {name for name, _ in headers}
+    if "from" not in names:
+        return _unreadable(raw, "the message has no From header", headers)
+
+    sender, sender_problem = _sender(message)
+    text = _body_text(message)
+    return InboundMail(
+        source_key=raw.source_key,
+        message_id=_first_msgid(_get(message, "Message-ID")),
+        sender=sender,
+        sender_problem=sender_problem,
+        subject=_one_line(_get(message, "Subject") or ""),
+        date=_date(_get(message, "Date")),
+        in_reply_to=_first_msgid(_get(message, "In-Reply-To")),
+        references=tuple(_MSGID.findall(_get(message, "References") or "")),
+        headers=headers,
+        content_type=message.get_content_type(),
+        text=text,
+    )
+
+
+def _unreadable(
+    raw: RawMessage, reason: str, headers: tuple[tuple[str, str], ...] = ()
+) -> InboundMail:
+    return InboundMail(
+        source_key=raw.source_key,
+        message_id=None,
+        sender=None,
+        sender_problem=reason,
+        subject="",
+        date=None,
+        in_reply_to=None,
+        references=(),
+        headers=headers,
+        content_type="",
+        text="",
+        unreadable=reason,
+    )
+
+
+def _get(message: Message, name: str) -> str | None:
+    """A header's value as text, or None when it is absent or cannot be decoded."""
+    try:
+        value = message.get(name)
+    except (ValueError, LookupError, TypeError, IndexError):
+        return None
+    return None if value is None else str(value)
+
+
+def _headers(message: Message) -> tuple[tuple[str, str], ...]:
+    collected: list[tuple[str, str]] = []
+    for name, raw_value in list(message.raw_items())[:_MAX_HEADERS]:
+        try:
+            value = str(message.policy.header_fetch_parse(name, raw_value))
+        except Exception:  # an undecodable header keeps its raw text rather than stopping us
+            value = str(raw_value)
+        collected.append((name.lower(), _one_line(value)))
+    return tuple(collected)
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _first_msgid(value: str | None) -> str | None:
+    if not value:
+        return None
+    found = _MSGID.search(value)
+    return found.group(0) if found else None
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _sender(message: Message) -> tuple[Address | None, str | None]:
+    """The From mailbox and, when it cannot be trusted, why."""
+    from_headers = _all_values(message, "From")
+    if from_headers is None:
+        return None, "the From header cannot be decoded"
+    if len(from_headers) != 1:
+        return None, "the message has more than one From header"
+    header = from_headers[0]
+    if not isinstance(header, AddressHeader):
+        return None, "the From header is not an address"
+    try:
+        addresses = header.addresses
+        defects = tuple(getattr(header, "defects", ()))  # BaseHeader has it; the stubs omit it
+    except (ValueError, LookupError, TypeError, IndexError):
+        return None, "the From header cannot be decoded"
+    if len(addresses) != 1:
+        return None, "the From header does not name exactly one mailbox"
+    mailbox = addresses[0]
+    address = Address(name=_one_line(mailbox.display_name), email=mailbox.addr_spec.lower())
+    if not mailbox.username or not mailbox.domain:
+        return address, "the From address is incomplete"
+    if defects:
+        return address, f"the From header is malformed ({type(defects[0]).__name__})"
+    return address, None
+
+
+def _all_values(message: Message, name: str) -> list[object] | None:
+    try:
+        return list(message.get_all(name) or [])
+    except (ValueError, LookupError, TypeError, IndexError):
+        return None
+
+
+def _body_text(message: EmailMessage) -> str:
+    """The readable body, preferring text/plain; HTML is converted to text."""
+    try:
+        part = message.get_body(preferencelist=("plain", "html"))
+    except Exception:  # broken MIME structure: treat as a message without a body
+        part = None
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except Exception:  # unknown charset or broken encoding: decode leniently instead
+        content = _decode_leniently(part)
+    if not isinstance(content, str):
+        return ""
+    return html_to_text(content) if part.get_content_subtype() == "html" else content
+
+
+def _decode_leniently(part: Message) -> str:
+    """Body bytes of an unknown or broken charset, decoded as well as we can."""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # a payload that cannot even be decoded is unreadable, not fatal
+        return ""
+    if not isinstance(payload, bytes):
+        return ""
+    return payload.decode("utf-8", errors="replace")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping += 1
+        elif tag in _BLOCK_TAGS:
+            self.chunks.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS and self._skipping:
+            self._skipping -= 1
+        elif tag in _BLOCK_TAGS:
+            self.chunks.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.chunks.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Readable text from an HTML body: block elements become line breaks."""
+    extractor = _TextExtractor()
+    try:
+        extractor.feed(html)
+        extractor.close()
+    except (AssertionError, ValueError):
+        pass
+    joined = "".join(extractor.chunks).replace("\xa0", " ")
+    lines = (" ".join(line.split()) for line in joined.splitlines())
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -1,0 +1,260 @@
+"""Render one notice about a booking into a complete outgoing mail: templates in, bytes out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from email import policy as email_policy
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.message import EmailMessage
+from email.policy import Policy
+from email.utils import format_datetime
+from pathlib import Path
+
+import jinja2
+
+from mailbot.domain import EventInfo, Notice, Outcome, OutgoingMail
+
+__all__ = [
+    "ReplyContext",
+    "Sender",
+    "long_date",
+    "make_environment",
+    "new_message_id",
+    "render_notice",
+    "time_range",
+]
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """The inbound message a notice answers, as far as threading needs it."""
+
+    message_id: str | None  # with angle brackets
+    references: tuple[str, ...]
+    subject: str
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who mailbot writes as, and whom people should contact instead of it."""
+
+    booking_address: str
+    organiser_name: str
+    organiser_email: str
+    display_name: str
+
+
+# Subjects for mail that starts a thread of its own (or has no inbound subject to answer).
+_SUBJECTS: dict[Outcome, str] = {
+    Outcome.CONFIRMED: "Your place at {title} is confirmed",
+    Outcome.WAITLISTED: "You are on the waiting list for {title}",
+    Outcome.HELD: "We are checking your booking request for {title}",
+    Outcome.DECLINED: "Your booking request for {title}",
+    Outcome.DUPLICATE: "You already have a booking for {title}",
+    Outcome.CANCELLED: "Your place at {title} is cancelled",
+    Outcome.PROMOTED: "A place has come up: {title}",
+    Outcome.DETAILS_NEEDED: "A few more details for your booking: {title}",
+    Outcome.REMINDER: "Reminder: {title}",
+    Outcome.INFO: "About {title}",
+}
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+_ID_CHARS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
+_MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_RE_PREFIX = re.compile(r"^\s*(?:re\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+# Threads survive long enough with the first id (the thread root) and the most recent ones;
+# an unbounded References header only grows until some server rejects it.
+_MAX_REFERENCES = 20
+
+
+def new_message_id(domain: str, token: str) -> str:
+    """A Message-ID whose "mailbot." prefix lets the classifier spot our own mail coming back."""
+    for part, value in (("domain", domain), ("token", token)):
+        if not _ID_CHARS.fullmatch(value) or "@" in value:
+            raise ValueError(f"{part} {value!r} cannot appear in a Message-ID")
+    return f"<mailbot.{token}@{domain}>"
+
+
+def long_date(value: datetime | date) -> str:
+    """'Wednesday 10 March 2027', independent of the process locale."""
+    return f"{_DAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def time_range(start: datetime, end: datetime) -> str:
+    """'11:00 to 15:45'."""
+    return f"{start:%H:%M} to {end:%H:%M}"
+
+
+def _default_template_dir() -> Path:
+    installed = Path(__file__).parent / "templates"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).parent.parent / "templates"
+
+
+def _autoescape(name: str | None) -> bool:
+    # Only HTML needs escaping; escaping the text part would show "&amp;" to the reader.
+    return name is not None and name.endswith(".html.j2")
+
+
+def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
+    """The Jinja2 environment every notice is rendered with."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_dir or _default_template_dir()),
+        undefined=jinja2.StrictUndefined,
+        autoescape=_autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["time_range"] = time_range
+    return env
+
+
+class _WordFoldedHeader(UnstructuredHeader, BaseHeader):
+    """An ASCII header folded only between words, never inside one or right after the colon.
+
+    The stdlib folds an over-long word into an RFC 2047 encoded-word (and an Outlook
+    Message-ID is often that long: no client threads on an encoded id), and moves a value
+    that fits one line onto a line of its own, which readers then show with a leading space.
+    """
+
+    max_count = 1  # Subject, In-Reply-To and References each appear at most once
+
+    def fold(self, *, policy: Policy) -> str:
+        value = str(self)
+        # Non-ASCII needs encoded-words, and text that looks like one must be encoded too.
+        if not value.isascii() or "=?" in value:
+            return super().fold(policy=policy)
+        limit = policy.max_line_length or 78
+        head = f"{self.name}:"
+        lines: list[str] = []
+        line = head
+        for word in value.split():
+            if line != head and len(line) + 1 + len(word) > limit:
+                lines.append(line)
+                line = ""
+            line += f" {word}"
+        lines.append(line)
+        return policy.linesep.join(lines) + policy.linesep
+
+
+def _make_policy() -> Policy:
+    registry = HeaderRegistry()
+    for name in ("subject", "in-reply-to", "references"):
+        registry.map_to_type(name, _WordFoldedHeader)
+    return email_policy.SMTP.clone(header_factory=registry)
+
+
+_POLICY = _make_policy()
+
+
+def _one_line(value: str) -> str:
+    """A header-safe value: CR, LF and other controls can never start a header of their own."""
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+def _valid_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value if _MSG_ID.fullmatch(value) else None
+
+
+def _references(reply: ReplyContext, inbound_id: str) -> str:
+    chain: list[str] = []
+    for candidate in _MSG_ID.findall(" ".join(reply.references)):
+        if candidate not in chain and candidate != inbound_id:
+            chain.append(candidate)
+    chain.append(inbound_id)
+    if len(chain) > _MAX_REFERENCES:
+        chain = chain[:1] + chain[-(_MAX_REFERENCES - 1) :]
+    return " ".join(chain)
+
+
+def _reply_subject(inbound: str, title: str) -> str:
+    stripped = _RE_PREFIX.sub("", _one_line(inbound))
+    return f"Re: {stripped or _one_line(title)}"
+
+
+def _recipient(name: str | None, email: str) -> Address:
+    display = _one_line(name) if name else ""
+    return Address(display_name=display, addr_spec=email.strip())
+
+
+def render_notice(
+    env: jinja2.Environment,
+    notice: Notice,
+    event: EventInfo,
+    sender: Sender,
+    reply: ReplyContext | None,
+    *,
+    message_id: str,
+    now: datetime,
+) -> OutgoingMail:
+    """Build the complete mail for one notice; `message_id` and `now` make it reproducible.
+
+    Templates are `<notice.template_name>.txt.j2` and `.html.j2`, given `booking` (None for an
+    INFO notice about no booking), `event`, `sender` and `outcome`.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware: a mail's Date names its offset")
+    booking = notice.booking
+    recipient = notice.to
+    context = {"booking": booking, "event": event, "sender": sender, "outcome": notice.outcome}
+    text = env.get_template(f"{notice.template_name}.txt.j2").render(context)
+    html = env.get_template(f"{notice.template_name}.html.j2").render(context)
+
+    message = EmailMessage(policy=_POLICY)
+    message["From"] = Address(
+        display_name=_one_line(sender.display_name), addr_spec=sender.booking_address.strip()
+    )
+    message["To"] = _recipient(booking.name if booking else None, recipient)
+    message["Reply-To"] = Address(addr_spec=sender.booking_address.strip())
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = _one_line(message_id)
+    if reply is not None and notice.in_reply:
+        message["Subject"] = _reply_subject(reply.subject, event.title)
+        inbound_id = _valid_id(reply.message_id)
+        if inbound_id is not None:
+            message["In-Reply-To"] = inbound_id
+            message["References"] = _references(reply, inbound_id)
+        message["Auto-Submitted"] = "auto-replied"
+    else:
+        message["Subject"] = _one_line(_SUBJECTS[notice.outcome].format(title=event.title))
+        message["Auto-Submitted"] = "auto-generated"
+    # Exchange and Outlook honour this and send no out-of-office reply back to the bot.
+    message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    if booking is not None:
+        message["X-Mailbot-Booking"] = _one_line(booking.ref)
+    message["X-Mailbot-Outcome"] = notice.outcome.value
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+
+    return OutgoingMail(
+        message_id=_one_line(message_id),
+        recipient=recipient,
+        outcome=notice.outcome,
+        booking_ref=booking.ref if booking else None,
+        data=message.as_bytes(),
+    )

@@ -1,0 +1,274 @@
+"""Reading and writing bookings and the ledger inside one locked transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from mailbot.domain import (
+    BookingStatus,
+    BookingView,
+    Decision,
+    Disposition,
+    EventInfo,
+    OutgoingMail,
+    Snapshot,
+)
+from mailbot.store.tables import AuditRow, BookingRow, EventRow, FailureRow, InboundRow, OutboxRow
+
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger records about one inbound message."""
+
+    source_key: str
+    message_id: str | None
+    sender_email: str | None
+    disposition: Disposition
+    reason: str
+    outcome: str | None = None
+    booking_ref: str | None = None
+
+
+def booking_view(row: BookingRow) -> BookingView:
+    return BookingView(
+        ref=row.ref,
+        event_slug=row.event_slug,
+        email=row.email,
+        status=BookingStatus(row.status),
+        name=row.name,
+        rank=row.rank,
+        force=row.force,
+    )
+
+
+def event_info(row: EventRow, zone_of: Callable[[datetime], datetime]) -> EventInfo:
+    return EventInfo(
+        slug=row.slug,
+        title=row.title,
+        starts_at=zone_of(row.starts_at),
+        ends_at=zone_of(row.ends_at),
+        venue=row.venue,
+        capacity=row.capacity,
+    )
+
+
+class Transaction:
+    """One unit of work. On SQLite the whole database is write-locked (BEGIN IMMEDIATE);
+    on PostgreSQL `lock_event` takes the event row's lock before anything is counted."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def already_handled(self, source_key: str, message_id: str | None) -> InboundRow | None:
+        """The ledger row for this message, by source key or, failing that, Message-ID."""
+        found = self.session.exec(
+            select(InboundRow).where(InboundRow.source_key == source_key)
+        ).first()
+        if found is None and message_id:
+            found = self.session.exec(
+                select(InboundRow).where(InboundRow.message_id == message_id)
+            ).first()
+        return found
+
+    def lock_event(self, slug: str) -> EventRow:
+        statement = select(EventRow).where(EventRow.slug == slug).with_for_update()
+        row = self.session.exec(statement).one()
+        return row
+
+    def snapshot(self, event: EventInfo, email: str) -> Snapshot:
+        """The state the rules need, read after the event's lock is held."""
+        row = self.lock_event(event.slug)
+        current = EventInfo(
+            slug=event.slug,
+            title=event.title,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            venue=event.venue,
+            capacity=row.capacity,
+        )
+        bookings = self.session.exec(
+            select(BookingRow).where(
+                BookingRow.event_slug == event.slug,
+                col(BookingRow.status).in_(
+                    [BookingStatus.CONFIRMED.value, BookingStatus.WAITLISTED.value]
+                ),
+            )
+        ).all()
+        confirmed = sum(1 for b in bookings if b.status == BookingStatus.CONFIRMED.value)
+        waiting = sorted(
+            (b for b in bookings if b.status == BookingStatus.WAITLISTED.value),
+            key=lambda b: (b.created_at, b.id or 0),
+        )
+        waitlist = tuple(
+            replace(booking_view(b), waitlist_position=position)
+            for position, b in enumerate(waiting, start=1)
+        )
+        senders = self.session.exec(
+            select(BookingRow)
+            .where(BookingRow.event_slug == event.slug, BookingRow.email == email)
+            .order_by(col(BookingRow.created_at).desc(), col(BookingRow.id).desc())
+        ).all()
+        return Snapshot(
+            event=current,
+            confirmed_count=confirmed,
+            waitlist=waitlist,
+            senders_bookings=tuple(booking_view(b) for b in senders),
+        )
+
+    def unused_ref(self, make_ref: Callable[[], str]) -> str:
+        for _ in range(50):
+            ref = make_ref()
+            if (
+                self.session.exec(select(BookingRow.id).where(BookingRow.ref == ref)).first()
+                is None
+            ):
+                return ref
+        raise RuntimeError("could not find an unused booking reference in 50 tries")
+
+    def apply(
+        self,
+        entry: LedgerEntry,
+        decision: Decision | None,
+        mails: Sequence[OutgoingMail],
+        *,
+        sender_address: str,
+        now: datetime,
+    ) -> None:
+        """Write the decision, the ledger row, the audit entries and the queued mail."""
+        actor = entry.sender_email or SYSTEM_ACTOR
+        if decision is not None:
+            if decision.new_booking is not None:
+                new = decision.new_booking
+                self.session.add(
+                    BookingRow(
+                        ref=new.ref,
+                        event_slug=new.event_slug,
+                        email=new.email,
+                        name=new.name,
+                        rank=new.rank,
+                        force=new.force,
+                        status=new.status.value,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                self._audit(now, new.ref, actor, f"created {new.status.value}", decision.reasons)
+            for change in decision.changes:
+                row = self.session.exec(
+                    select(BookingRow).where(BookingRow.ref == change.ref)
+                ).one()
+                previous = row.status
+                row.status = change.new_status.value
+                row.updated_at = now
+                self.session.add(row)
+                self._audit(
+                    now,
+                    change.ref,
+                    actor,
+                    f"{previous} -> {change.new_status.value}",
+                    decision.reasons,
+                )
+        inbound = InboundRow(
+            source_key=entry.source_key,
+            message_id=entry.message_id,
+            sender_email=entry.sender_email,
+            disposition=entry.disposition.value,
+            outcome=entry.outcome,
+            booking_ref=entry.booking_ref,
+            reason=entry.reason,
+            handled_at=now,
+        )
+        self.session.add(inbound)
+        self.session.flush()
+        for mail in mails:
+            self.session.add(
+                OutboxRow(
+                    message_id=mail.message_id,
+                    inbound_id=inbound.id,
+                    booking_ref=mail.booking_ref,
+                    outcome=mail.outcome.value,
+                    sender=sender_address,
+                    recipient=mail.recipient,
+                    data=mail.data,
+                    status="queued",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+
+    def _audit(
+        self, now: datetime, ref: str, actor: str, action: str, reasons: tuple[str, ...]
+    ) -> None:
+        self.session.add(
+            AuditRow(at=now, booking_ref=ref, actor=actor, action=action, detail="; ".join(reasons))
+        )
+
+
+class Store:
+    """The database behind the pipeline."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield Transaction(session)
+
+    def sync_events(self, events: Sequence[EventInfo]) -> None:
+        """Make the event table match the configuration (new events added, details updated)."""
+        with self.transaction() as tx:
+            for info in events:
+                row = tx.session.get(EventRow, info.slug)
+                if row is None:
+                    row = EventRow(
+                        slug=info.slug,
+                        title="",
+                        starts_at=info.starts_at,
+                        ends_at=info.ends_at,
+                        venue="",
+                        capacity=info.capacity,
+                    )
+                row.title = info.title
+                row.starts_at = info.starts_at
+                row.ends_at = info.ends_at
+                row.venue = info.venue
+                row.capacity = info.capacity
+                tx.session.add(row)
+
+    def bookings(
+        self, event_slug: str | None = None, status: str | None = None
+    ) -> list[BookingRow]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            statement = select(BookingRow)
+            if event_slug:
+                statement = statement.where(BookingRow.event_slug == event_slug)
+            if status:
+                statement = statement.where(BookingRow.status == status)
+            statement = statement.order_by(col(BookingRow.created_at), col(BookingRow.id))
+            return list(session.exec(statement).all())
+
+    def record_failure(self, source_key: str, error: str, now: datetime) -> int:
+        """Count one more crash on this message, in a transaction of its own; return the count."""
+        with self.transaction() as tx:
+            row = tx.session.get(FailureRow, source_key)
+            if row is None:
+                row = FailureRow(source_key=source_key, attempts=0, last_error="", updated_at=now)
+            row.attempts += 1
+            row.last_error = error
+            row.updated_at = now
+            tx.session.add(row)
+            return row.attempts
+
+    def ledger(self) -> list[InboundRow]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.exec(select(InboundRow).order_by(col(InboundRow.id))).all())

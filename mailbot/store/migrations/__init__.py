@@ -1,0 +1,1 @@
+"""Alembic migrations for mailbot's schema; run by store.database.migrate()."""

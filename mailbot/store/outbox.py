@@ -1,0 +1,171 @@
+"""The outgoing-mail state machine: queued -> sending -> sent, or back to queued, or failed."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from mailbot.store.bookings import Store
+from mailbot.store.tables import OutboxRow
+
+QUEUED = "queued"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+
+# A claim older than this is presumed dead even on another host; it must exceed the
+# longest an SMTP transaction can take (connect + DATA, each bounded by the timeout).
+CLAIM_LEASE = timedelta(minutes=10)
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A mail this process has claimed and must now deliver."""
+
+    id: int
+    message_id: str
+    sender: str
+    recipient: str
+    data: bytes
+    attempts: int
+    created_at: datetime
+
+
+def process_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Doubling delays from one minute, capped at an hour."""
+    delay: timedelta = FIRST_RETRY * (2 ** max(0, attempts - 1))
+    return min(delay, LONGEST_RETRY)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Outbox:
+    """Queries on the outbox table. Each method is its own short transaction."""
+
+    def __init__(self, store: Store, identity: str | None = None) -> None:
+        self.store = store
+        self.identity = identity or process_identity()
+
+    def requeue_abandoned(self, now: datetime) -> int:
+        """Put back mail left "sending" by a process that died mid-send.
+
+        A claim by a dead process on this host is re-queued at once; any claim older
+        than the lease is re-queued wherever it was made.
+        """
+        host = socket.gethostname()
+        requeued = 0
+        with self.store.transaction() as tx:
+            stuck = tx.session.exec(select(OutboxRow).where(OutboxRow.status == SENDING)).all()
+            for row in stuck:
+                claimant_host, _, pid_text = (row.claimed_by or "").rpartition(":")
+                dead_here = (
+                    claimant_host == host and pid_text.isdigit() and not _pid_alive(int(pid_text))
+                )
+                expired = row.claimed_at is None or row.claimed_at < now - CLAIM_LEASE
+                if dead_here or expired:
+                    row.status = QUEUED
+                    row.claimed_by = None
+                    row.claimed_at = None
+                    row.next_attempt_at = now
+                    tx.session.add(row)
+                    requeued += 1
+        return requeued
+
+    def claim_next(self, now: datetime) -> Claimed | None:
+        """Claim the oldest due mail for this process, or None when nothing is due."""
+        with self.store.transaction() as tx:
+            statement = (
+                select(OutboxRow)
+                .where(OutboxRow.status == QUEUED, OutboxRow.next_attempt_at <= now)
+                .order_by(col(OutboxRow.id))
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            row = tx.session.exec(statement).first()
+            if row is None or row.id is None:
+                return None
+            row.status = SENDING
+            row.claimed_by = self.identity
+            row.claimed_at = now
+            row.attempts += 1
+            tx.session.add(row)
+            return Claimed(
+                id=row.id,
+                message_id=row.message_id,
+                sender=row.sender,
+                recipient=row.recipient,
+                data=row.data,
+                attempts=row.attempts,
+                created_at=row.created_at,
+            )
+
+    def mark_sent(self, claimed: Claimed, now: datetime) -> None:
+        self._finish(claimed, SENT, now, error=None, sent_at=now)
+
+    def mark_failed(self, claimed: Claimed, now: datetime, error: str) -> None:
+        self._finish(claimed, FAILED, now, error=error)
+
+    def mark_retry(self, claimed: Claimed, now: datetime, error: str) -> str:
+        """Schedule another try, or fail the mail once it has been retried for too long."""
+        if now - claimed.created_at >= GIVE_UP_AFTER:
+            self.mark_failed(claimed, now, f"gave up after {claimed.attempts} attempts: {error}")
+            return FAILED
+        self._finish(
+            claimed, QUEUED, now, error=error, next_attempt_at=now + retry_delay(claimed.attempts)
+        )
+        return QUEUED
+
+    def _finish(
+        self,
+        claimed: Claimed,
+        status: str,
+        now: datetime,
+        *,
+        error: str | None,
+        sent_at: datetime | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        values: dict[str, object] = {
+            "status": status,
+            "claimed_by": None,
+            "claimed_at": None,
+            "last_error": error,
+        }
+        if sent_at is not None:
+            values["sent_at"] = sent_at
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        with self.store.transaction() as tx:
+            # Only our own claim is finished: a lease that expired meanwhile belongs to another.
+            tx.session.execute(
+                update(OutboxRow)
+                .where(col(OutboxRow.id) == claimed.id, col(OutboxRow.claimed_by) == self.identity)
+                .values(**values)
+            )
+
+    def counts(self) -> dict[str, int]:
+        with Session(self.store.engine) as session:
+            rows = session.exec(
+                select(OutboxRow.status, func.count()).group_by(col(OutboxRow.status))
+            ).all()
+        return {status: count for status, count in rows}

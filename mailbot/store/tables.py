@@ -1,0 +1,103 @@
+"""The database tables, as SQLModel classes. Migrations in store/migrations create them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+from mailbot.store.types import UtcDateTime
+
+
+class EventRow(SQLModel, table=True):
+    """One event; its row is also the lock that serialises bookings for it."""
+
+    __tablename__ = "event"
+
+    slug: str = Field(primary_key=True, max_length=100)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    starts_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    ends_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    venue: str = Field(sa_column=Column(Text, nullable=False))
+    capacity: int
+
+
+class BookingRow(SQLModel, table=True):
+    """A person's booking for an event, whatever its status."""
+
+    __tablename__ = "booking"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=20, unique=True)
+    event_slug: str = Field(foreign_key="event.slug", max_length=100, index=True)
+    email: str = Field(max_length=320, index=True)
+    name: str | None = Field(default=None, max_length=200)
+    rank: str | None = Field(default=None, max_length=100)
+    force: str | None = Field(default=None, max_length=200)
+    status: str = Field(max_length=20, index=True)
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class InboundRow(SQLModel, table=True):
+    """The ledger: one row per inbound message handled, whatever became of it."""
+
+    __tablename__ = "inbound"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_key: str = Field(max_length=500, unique=True)
+    message_id: str | None = Field(default=None, max_length=998, index=True)
+    sender_email: str | None = Field(default=None, max_length=320)
+    disposition: str = Field(max_length=20)
+    outcome: str | None = Field(default=None, max_length=30)
+    booking_ref: str | None = Field(default=None, max_length=20)
+    reason: str = Field(sa_column=Column(Text, nullable=False, default=""))
+    handled_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class FailureRow(SQLModel, table=True):
+    """Attempts that crashed on one inbound message, kept outside the failed transaction."""
+
+    __tablename__ = "inbound_failure"
+
+    source_key: str = Field(primary_key=True, max_length=500)
+    attempts: int = 0
+    last_error: str = Field(sa_column=Column(Text, nullable=False, default=""))
+    updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class OutboxRow(SQLModel, table=True):
+    """A mail waiting for, in, or done with delivery. One Message-ID for its whole life."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=998, unique=True)
+    inbound_id: int | None = Field(default=None, foreign_key="inbound.id", index=True)
+    booking_ref: str | None = Field(default=None, max_length=20, index=True)
+    outcome: str = Field(max_length=30)
+    sender: str = Field(max_length=320)
+    recipient: str = Field(max_length=320)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(max_length=20, index=True)  # queued, sending, sent, failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    claimed_by: str | None = Field(default=None, max_length=200)
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+
+
+class AuditRow(SQLModel, table=True):
+    """Every state change: when, by whom, and why."""
+
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    booking_ref: str | None = Field(default=None, max_length=20, index=True)
+    actor: str = Field(max_length=320)
+    action: str = Field(max_length=50)
+    detail: str = Field(sa_column=Column(Text, nullable=False, default=""))

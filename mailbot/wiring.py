@@ -1,0 +1,89 @@
+"""Build the real edges (inbox, outbox, database) from validated settings."""
+
+from __future__ import annotations
+
+from mailbot.app import Mailbot, PipelineSettings
+from mailbot.classify import OwnIdentity
+from mailbot.config import Settings
+from mailbot.mail.base import MailSink, MailSource
+from mailbot.mail.imap import ImapSource
+from mailbot.mail.maildir import MaildirSink, MaildirSource
+from mailbot.mail.smtp import SmtpSink
+from mailbot.render import Sender, make_environment
+from mailbot.store.bookings import Store
+from mailbot.store.database import connect
+
+
+def pipeline_settings(settings: Settings) -> PipelineSettings:
+    booking_address = settings.mailbox.address.lower()
+    return PipelineSettings(
+        events=settings.event_infos(),
+        policy=settings.policy(),
+        own=OwnIdentity(
+            addresses=frozenset({booking_address}),
+            message_id_domain=booking_address.rpartition("@")[2],
+        ),
+        trusted_authserv_ids=tuple(settings.security.trusted_authserv_ids),
+        sender=Sender(
+            booking_address=booking_address,
+            organiser_name=settings.organiser.name,
+            organiser_email=settings.organiser.email,
+            display_name=f"{settings.organiser.name} (bookings)",
+        ),
+        max_failures=settings.mailbox.max_failures,
+    )
+
+
+def open_store(settings: Settings) -> Store:
+    store = Store(connect(settings.database_url()))
+    store.sync_events(settings.event_infos())
+    return store
+
+
+def open_source(settings: Settings) -> MailSource:
+    box = settings.mailbox
+    if box.maildir is not None:
+        return MaildirSource(
+            settings.resolve_path(box.maildir),
+            processed_folder=box.processed_folder,
+            quarantine_folder=box.quarantine_folder,
+        )
+    assert box.host is not None  # the settings validator requires host or maildir
+    return ImapSource(
+        host=box.host,
+        port=box.port,
+        tls=box.tls,
+        username=box.username or box.address,
+        password=box.secret("mailbox", settings.source),
+        folder=box.folder,
+        processed_folder=box.processed_folder,
+        quarantine_folder=box.quarantine_folder,
+        timeout=box.timeout_seconds,
+    )
+
+
+def open_sink(settings: Settings) -> MailSink:
+    smtp = settings.smtp
+    if smtp.maildir is not None:
+        return MaildirSink(settings.resolve_path(smtp.maildir))
+    assert smtp.host is not None  # the settings validator requires host or maildir
+    password = smtp.secret("smtp", settings.source) if smtp.username else None
+    return SmtpSink(
+        host=smtp.host,
+        port=smtp.port,
+        security=smtp.security,
+        username=smtp.username,
+        password=password,
+        timeout=smtp.timeout_seconds,
+    )
+
+
+def build_mailbot(settings: Settings) -> Mailbot:
+    """Everything `mailbot poll` needs, opened and ready; the caller closes the edges."""
+    return Mailbot(
+        pipeline_settings(settings),
+        store=open_store(settings),
+        source=open_source(settings),
+        sink=open_sink(settings),
+        templates=make_environment(),
+    )

@@ -1,0 +1,540 @@
+"""Tests for the render stage: every outcome's mail, parsed back as a mail client would."""
+
+from __future__ import annotations
+
+import email
+import re
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import jinja2
+import pytest
+
+from mailbot.domain import BookingStatus, BookingView, EventInfo, Notice, Outcome, OutgoingMail
+from mailbot.render import (
+    ReplyContext,
+    Sender,
+    long_date,
+    make_environment,
+    new_message_id,
+    render_notice,
+    time_range,
+)
+
+LONDON = ZoneInfo("Europe/London")
+EVENT = EventInfo(
+    slug="cse-forum-preston",
+    title="Working together to enhance police responses to child sexual exploitation",
+    starts_at=datetime(2027, 3, 10, 11, 0, tzinfo=LONDON),
+    ends_at=datetime(2027, 3, 10, 15, 45, tzinfo=LONDON),
+    venue="University of Central Lancashire, Preston, PR1 2HE",
+    capacity=60,
+)
+SENDER = Sender(
+    booking_address="bookings@example.ac.uk",
+    organiser_name="Alex Organiser",
+    organiser_email="organiser@example.ac.uk",
+    display_name="CSE Forum bookings",
+)
+NOW = datetime(2027, 1, 12, 9, 30, tzinfo=LONDON)
+MESSAGE_ID = "<mailbot.t0k3n@example.ac.uk>"
+# Outlook-style ids are longer than a folded header line; they must survive verbatim.
+INBOUND_ID = "<DB9PR07MB1234567890ABCDEF1234567890ABCDEF@DB9PR07MB1234.eurprd07.prod.outlook.com>"
+ROOT_ID = "<thread-root.42@example.police.uk>"
+REPLY = ReplyContext(message_id=INBOUND_ID, references=(ROOT_ID,), subject="Booking request")
+
+STATUS_FOR = {
+    Outcome.CONFIRMED: BookingStatus.CONFIRMED,
+    Outcome.WAITLISTED: BookingStatus.WAITLISTED,
+    Outcome.HELD: BookingStatus.HELD,
+    Outcome.DECLINED: BookingStatus.DECLINED,
+    Outcome.DUPLICATE: BookingStatus.CONFIRMED,
+    Outcome.CANCELLED: BookingStatus.CANCELLED,
+    Outcome.PROMOTED: BookingStatus.CONFIRMED,
+}
+OUTCOMES = tuple(STATUS_FOR)
+CANCEL_LINE = "reply to this email with CANCEL in the first line"
+
+
+@pytest.fixture(scope="module")
+def env() -> jinja2.Environment:
+    return make_environment()
+
+
+def booking_for(outcome: Outcome, **changes: object) -> BookingView:
+    status = STATUS_FOR[outcome]
+    booking = BookingView(
+        ref="CSE-7K3Q",
+        event_slug=EVENT.slug,
+        email="jane.smith@example.police.uk",
+        status=status,
+        name="Jane Smith",
+        rank="DC",
+        force="West Midlands Police",
+        waitlist_position=7 if status is BookingStatus.WAITLISTED else None,
+    )
+    return replace(booking, **changes)  # type: ignore[arg-type]
+
+
+def render(
+    env: jinja2.Environment,
+    outcome: Outcome,
+    reply: ReplyContext | None = REPLY,
+    *,
+    in_reply: bool = True,
+    sender: Sender = SENDER,
+    **changes: object,
+) -> tuple[OutgoingMail, EmailMessage]:
+    notice = Notice(outcome=outcome, booking=booking_for(outcome, **changes), in_reply=in_reply)
+    mail = render_notice(env, notice, EVENT, sender, reply, message_id=MESSAGE_ID, now=NOW)
+    parsed = email.message_from_bytes(mail.data, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return mail, parsed
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert text is not None
+    assert html is not None
+    return str(text.get_content()), str(html.get_content())
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0]
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_reply_headers_follow_the_contract(env: jinja2.Environment, outcome: Outcome) -> None:
+    mail, message = render(env, outcome)
+
+    assert message["Message-ID"] == MESSAGE_ID
+    assert message["In-Reply-To"] == INBOUND_ID
+    assert message["References"].split() == [ROOT_ID, INBOUND_ID]
+    assert message["Subject"] == "Re: Booking request"
+    assert message["Auto-Submitted"] == "auto-replied"
+    assert message["X-Mailbot-Booking"] == "CSE-7K3Q"
+    assert message["X-Mailbot-Outcome"] == outcome.value
+    assert message["From"].addresses[0].addr_spec == "bookings@example.ac.uk"
+    assert message["From"].addresses[0].display_name == "CSE Forum bookings"
+    assert message["Reply-To"].addresses[0].addr_spec == "bookings@example.ac.uk"
+    assert message["To"].addresses[0].addr_spec == "jane.smith@example.police.uk"
+    assert message["To"].addresses[0].display_name == "Jane Smith"
+    assert message["Date"].datetime == NOW
+    assert message.get_content_type() == "multipart/alternative"
+    assert (mail.message_id, mail.recipient, mail.outcome, mail.booking_ref) == (
+        MESSAGE_ID,
+        "jane.smith@example.police.uk",
+        outcome,
+        "CSE-7K3Q",
+    )
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_both_parts_carry_the_booking_and_event(env: jinja2.Environment, outcome: Outcome) -> None:
+    _, message = render(env, outcome)
+    text, html = parts(message)
+
+    for body in (text, html):
+        assert "CSE-7K3Q" in body
+        assert EVENT.title in body
+        assert "Wednesday 10 March 2027" in body
+        assert "11:00 to 15:45" in body
+        assert EVENT.venue in body
+        assert "organiser@example.ac.uk" in body
+        assert "Alex Organiser" in body
+        assert "bookings@example.ac.uk" in body
+    assert html.lstrip().startswith("<!DOCTYPE html>")
+    assert "<link" not in html
+    assert "<img" not in html
+    assert html.count("<table") == 1
+
+
+FIRST_LINES = {
+    Outcome.CONFIRMED: "Your place is confirmed.",
+    Outcome.WAITLISTED: "The event is full: you are number 7 on the waiting list.",
+    Outcome.HELD: "We have your booking request and are checking it.",
+    Outcome.DECLINED: "We are sorry: we cannot offer you a place at this event.",
+    Outcome.DUPLICATE: "You already have a booking for this event, so no second place was taken.",
+    Outcome.CANCELLED: "Your place is cancelled.",
+    Outcome.PROMOTED: "A place has come up: you now have a confirmed place.",
+}
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_first_line_says_the_outcome(env: jinja2.Environment, outcome: Outcome) -> None:
+    _, message = render(env, outcome)
+    text, html = parts(message)
+    assert first_line(text) == FIRST_LINES[outcome]
+    assert FIRST_LINES[outcome] in html
+
+
+@pytest.mark.parametrize(
+    ("outcome", "has_cancel"),
+    [
+        (Outcome.CONFIRMED, True),
+        (Outcome.WAITLISTED, True),
+        (Outcome.HELD, True),
+        (Outcome.DUPLICATE, True),
+        (Outcome.PROMOTED, True),
+        (Outcome.DECLINED, False),
+        (Outcome.CANCELLED, False),
+    ],
+)
+def test_cancel_instruction_only_where_there_is_something_to_cancel(
+    env: jinja2.Environment, outcome: Outcome, has_cancel: bool
+) -> None:
+    _, message = render(env, outcome)
+    text, html = parts(message)
+    assert (CANCEL_LINE in text) is has_cancel
+    assert ("<strong>CANCEL</strong> in the first line" in html) is has_cancel
+
+
+def test_waitlisted_shows_the_position(env: jinja2.Environment) -> None:
+    _, message = render(env, Outcome.WAITLISTED, waitlist_position=12)
+    text, html = parts(message)
+    assert "number 12 on the waiting list" in text
+    assert "number 12 on the waiting list" in html
+    assert "do not have a place yet" in text
+
+
+def test_waitlisted_without_a_known_position_still_renders(env: jinja2.Environment) -> None:
+    _, message = render(env, Outcome.WAITLISTED, waitlist_position=None)
+    text, _ = parts(message)
+    assert first_line(text) == "The event is full: you are on the waiting list."
+
+
+def test_held_promises_no_place(env: jinja2.Environment) -> None:
+    _, message = render(env, Outcome.HELD)
+    text, _ = parts(message)
+    assert "You do not have a place yet." in text
+    assert "do not need to do anything unless we ask" in text
+
+
+def test_declined_explains_and_names_the_organiser(env: jinja2.Environment) -> None:
+    _, message = render(env, Outcome.DECLINED)
+    text, _ = parts(message)
+    assert "reserved for serving police officers and police staff" in text
+    assert "If you think this is a mistake, please contact the organiser, Alex Organiser" in text
+
+
+@pytest.mark.parametrize(
+    ("status", "position", "expected"),
+    [
+        (BookingStatus.CONFIRMED, None, "is confirmed: you have a place"),
+        (BookingStatus.WAITLISTED, 3, "is on the waiting list: you are number 3"),
+        (BookingStatus.HELD, None, "is being checked. You do not have a place yet"),
+    ],
+)
+def test_duplicate_restates_the_existing_booking(
+    env: jinja2.Environment, status: BookingStatus, position: int | None, expected: str
+) -> None:
+    _, message = render(env, Outcome.DUPLICATE, status=status, waitlist_position=position)
+    text, html = parts(message)
+    assert f"Your existing booking CSE-7K3Q {expected}" in text
+    assert expected in html
+    assert "no second place was taken" in text
+
+
+def test_cancelled_thanks_the_reader(env: jinja2.Environment) -> None:
+    _, message = render(env, Outcome.CANCELLED)
+    text, _ = parts(message)
+    assert "your place can now go to a colleague" in text
+
+
+@pytest.mark.parametrize("outcome", [Outcome.PROMOTED, Outcome.CONFIRMED])
+def test_mail_that_answers_nothing_is_auto_generated(
+    env: jinja2.Environment, outcome: Outcome
+) -> None:
+    _, message = render(env, outcome, None, in_reply=False)
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["In-Reply-To"] is None
+    assert message["References"] is None
+    assert not message["Subject"].lower().startswith("re:")
+    assert EVENT.title in message["Subject"]
+
+
+def test_promoted_subject_and_footer(env: jinja2.Environment) -> None:
+    _, message = render(env, Outcome.PROMOTED, REPLY, in_reply=False)
+    text, _ = parts(message)
+    assert message["Subject"] == f"A place has come up: {EVENT.title}"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["In-Reply-To"] is None
+    assert "automatic message from the booking address bookings@example.ac.uk" in text
+
+
+def test_confirmed_subject_when_not_replying(env: jinja2.Environment) -> None:
+    _, message = render(env, Outcome.CONFIRMED, None)
+    assert message["Subject"] == f"Your place at {EVENT.title} is confirmed"
+    # A notice meant as a reply but given no inbound message has nothing to thread on.
+    assert message["Auto-Submitted"] == "auto-generated"
+
+
+@pytest.mark.parametrize(
+    ("inbound", "expected"),
+    [
+        ("Booking request", "Re: Booking request"),
+        ("Re: Booking request", "Re: Booking request"),
+        ("RE: Booking request", "Re: Booking request"),
+        ("re: RE:  Re[2]: Booking request", "Re: Booking request"),
+        ("", f"Re: {EVENT.title}"),
+        ("   ", f"Re: {EVENT.title}"),
+        ("Re:", f"Re: {EVENT.title}"),
+        ("Réservation – CSE forum", "Re: Réservation – CSE forum"),
+    ],
+)
+def test_reply_subject_has_one_re(env: jinja2.Environment, inbound: str, expected: str) -> None:
+    _, message = render(env, Outcome.CONFIRMED, replace(REPLY, subject=inbound))
+    assert message["Subject"] == expected
+
+
+def test_reply_without_inbound_message_id_omits_threading_headers(
+    env: jinja2.Environment,
+) -> None:
+    _, message = render(env, Outcome.CONFIRMED, ReplyContext(None, (ROOT_ID,), "Booking"))
+    assert message["In-Reply-To"] is None
+    assert message["References"] is None
+    assert message["Subject"] == "Re: Booking"
+    assert message["Auto-Submitted"] == "auto-replied"
+
+
+def test_references_chain_keeps_order_and_drops_repeats_and_junk(
+    env: jinja2.Environment,
+) -> None:
+    reply = ReplyContext(
+        message_id=INBOUND_ID,
+        references=(ROOT_ID, "not an id", "<b@example.org> <c@example.org>", ROOT_ID, INBOUND_ID),
+        subject="Booking",
+    )
+    mail, message = render(env, Outcome.CONFIRMED, reply)
+    assert message["References"].split() == [
+        ROOT_ID,
+        "<b@example.org>",
+        "<c@example.org>",
+        INBOUND_ID,
+    ]
+    assert f"In-Reply-To: {INBOUND_ID}\r\n".encode() in mail.data
+
+
+def test_long_references_chain_is_trimmed_keeping_root_and_latest(
+    env: jinja2.Environment,
+) -> None:
+    many = tuple(f"<msg{i}@example.org>" for i in range(40))
+    _, message = render(env, Outcome.CONFIRMED, ReplyContext(INBOUND_ID, many, "Booking"))
+    chain = message["References"].split()
+    assert chain[0] == "<msg0@example.org>"
+    assert chain[-2:] == ["<msg39@example.org>", INBOUND_ID]
+    assert len(chain) == 20
+
+
+def test_long_subject_is_folded_between_words(env: jinja2.Environment) -> None:
+    mail, message = render(env, Outcome.CONFIRMED, replace(REPLY, subject=EVENT.title))
+    assert message["Subject"] == f"Re: {EVENT.title}"
+    assert b"Subject: Re: Working" in mail.data
+
+
+def test_header_lines_stay_within_the_smtp_limit(env: jinja2.Environment) -> None:
+    many = tuple(f"<{'x' * 60}.{i}@example.org>" for i in range(15))
+    mail, _ = render(env, Outcome.CONFIRMED, ReplyContext(INBOUND_ID, many, "Booking"))
+    head = mail.data.split(b"\r\n\r\n", 1)[0]
+    assert all(len(line) <= 998 for line in head.split(b"\r\n"))
+    assert b"\n" not in head.replace(b"\r\n", b"")
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Booking\r\nBcc: victim@example.com",
+        "Booking\nBcc: victim@example.com",
+        "Booking\rBcc: victim@example.com",
+        "Booking\u2028Bcc: victim@example.com",
+    ],
+)
+def test_subject_with_line_breaks_injects_no_header(env: jinja2.Environment, subject: str) -> None:
+    _, message = render(env, Outcome.CONFIRMED, replace(REPLY, subject=subject))
+    assert message["Bcc"] is None
+    assert message["Subject"] == "Re: Booking Bcc: victim@example.com"
+
+
+def test_line_breaks_in_names_and_ids_inject_no_header(env: jinja2.Environment) -> None:
+    sender = replace(SENDER, display_name="CSE Forum\r\nBcc: victim@example.com")
+    reply = ReplyContext("<a@example.org>\r\nBcc: victim@example.com", (), "Booking")
+    _, message = render(
+        env,
+        Outcome.CONFIRMED,
+        reply,
+        sender=sender,
+        name="Jane\r\nBcc: victim@example.com",
+        ref="CSE-1\nBcc: victim@example.com",
+    )
+    assert message["Bcc"] is None
+    assert message["In-Reply-To"] is None
+    assert message["To"].addresses[0].addr_spec == "jane.smith@example.police.uk"
+
+
+def test_display_name_with_comma_and_non_ascii_round_trips(env: jinja2.Environment) -> None:
+    mail, message = render(env, Outcome.CONFIRMED, name="Llewelyn-Jones, Siân")
+    (to,) = message["To"].addresses
+    assert to.display_name == "Llewelyn-Jones, Siân"
+    assert to.addr_spec == "jane.smith@example.police.uk"
+    assert len(message["To"].addresses) == 1
+    assert all(byte < 128 for byte in mail.data)
+    text, html = parts(message)
+    assert "Llewelyn-Jones, Siân" in text
+    assert "Llewelyn-Jones, Siân" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "escaped"),
+    [
+        ("<script>alert(1)</script>", "<script>", "&lt;script&gt;"),
+        ("O'Brien & Co", "O'Brien & Co", "O&#39;Brien &amp; Co"),
+    ],
+)
+def test_html_escapes_names_and_text_does_not(
+    env: jinja2.Environment, name: str, raw: str, escaped: str
+) -> None:
+    _, message = render(env, Outcome.CONFIRMED, name=name, force=name)
+    text, html = parts(message)
+    assert escaped in html
+    assert raw not in html
+    assert raw in text
+    assert "&amp;" not in text
+
+
+def test_unknown_name_rank_and_force_render_without_errors(env: jinja2.Environment) -> None:
+    for outcome in OUTCOMES:
+        _, message = render(env, outcome, name=None, rank=None, force=None)
+        text, html = parts(message)
+        assert message["To"].addresses[0].display_name == ""
+        assert "None" not in text
+        assert "None" not in html
+        assert "Booked for" not in text
+
+
+def test_booked_for_line_shows_rank_name_and_force(env: jinja2.Environment) -> None:
+    _, message = render(env, Outcome.CONFIRMED)
+    text, _ = parts(message)
+    assert "Booked for: DC Jane Smith, West Midlands Police" in text
+
+
+def test_rendering_is_reproducible_apart_from_the_mime_boundary(env: jinja2.Environment) -> None:
+    def normalised(data: bytes) -> bytes:
+        return re.sub(rb"===============\d+==", b"BOUNDARY", data)
+
+    first, _ = render(env, Outcome.WAITLISTED)
+    second, _ = render(env, Outcome.WAITLISTED)
+    assert normalised(first.data) == normalised(second.data)
+
+
+def test_date_header_uses_the_given_offset(env: jinja2.Environment) -> None:
+    summer = datetime(2027, 6, 1, 8, 0, tzinfo=LONDON)
+    notice = Notice(Outcome.CONFIRMED, booking_for(Outcome.CONFIRMED))
+    mail = render_notice(env, notice, EVENT, SENDER, REPLY, message_id=MESSAGE_ID, now=summer)
+    parsed = email.message_from_bytes(mail.data, policy=policy.default)
+    assert parsed["Date"].datetime.utcoffset() == timedelta(hours=1)
+
+
+def test_naive_now_is_refused(env: jinja2.Environment) -> None:
+    notice = Notice(Outcome.CONFIRMED, booking_for(Outcome.CONFIRMED))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        render_notice(
+            env, notice, EVENT, SENDER, REPLY, message_id=MESSAGE_ID, now=datetime(2027, 1, 1)
+        )
+
+
+def test_new_message_id_shape() -> None:
+    assert new_message_id("example.ac.uk", "abc-123") == "<mailbot.abc-123@example.ac.uk>"
+    with pytest.raises(ValueError):
+        new_message_id("example.ac.uk", "bad token")
+    with pytest.raises(ValueError):
+        new_message_id("example.ac.uk>\r\nBcc: x", "abc")
+
+
+def test_date_and_time_filters() -> None:
+    assert long_date(EVENT.starts_at) == "Wednesday 10 March 2027"
+    assert time_range(EVENT.starts_at, EVENT.ends_at) == "11:00 to 15:45"
+    utc = datetime(2027, 3, 1, 9, 5, tzinfo=UTC)
+    assert long_date(utc) == "Monday 1 March 2027"
+
+
+def test_strict_undefined_catches_template_mistakes(tmp_path: Path) -> None:
+    (tmp_path / "confirmed.txt.j2").write_text("{{ booking.nickname }}\n")
+    (tmp_path / "confirmed.html.j2").write_text("<p>{{ booking.ref }}</p>\n")
+    env = make_environment(tmp_path)
+    notice = Notice(Outcome.CONFIRMED, booking_for(Outcome.CONFIRMED))
+    with pytest.raises(jinja2.UndefinedError):
+        render_notice(env, notice, EVENT, SENDER, REPLY, message_id=MESSAGE_ID, now=NOW)
+
+
+def test_autoescape_applies_to_html_templates_only(tmp_path: Path) -> None:
+    (tmp_path / "confirmed.txt.j2").write_text("{{ booking.name }}\n")
+    (tmp_path / "confirmed.html.j2").write_text("<p>{{ booking.name }}</p>\n")
+    env = make_environment(tmp_path)
+    booking = booking_for(Outcome.CONFIRMED, name="A & B")
+    notice = Notice(Outcome.CONFIRMED, booking)
+    mail = render_notice(env, notice, EVENT, SENDER, REPLY, message_id=MESSAGE_ID, now=NOW)
+    message = email.message_from_bytes(mail.data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    text, html = parts(message)
+    assert text.strip() == "A & B"
+    assert html.strip() == "<p>A &amp; B</p>"
+
+
+def test_info_notice_without_a_booking_uses_its_template_and_recipient(tmp_path: Path) -> None:
+    # The shared snippets must serve a notice about no booking at all.
+    templates = tmp_path / "templates"
+    shutil.copytree(Path(__file__).parent.parent / "templates", templates)
+    (templates / "no-booking.txt.j2").write_text(
+        'You hold no place, so there is nothing to cancel.\n\n{% include "_event.txt.j2" %}\n'
+        '{% include "_footer.txt.j2" %}\n'
+    )
+    (templates / "no-booking.html.j2").write_text(
+        '{% extends "_layout.html.j2" %}\n'
+        "{% block headline %}You hold no place, so there is nothing to cancel.{% endblock %}\n"
+    )
+    env = make_environment(templates)
+    notice = Notice(
+        Outcome.INFO, None, template="no-booking", recipient="someone@example.police.uk"
+    )
+    mail = render_notice(env, notice, EVENT, SENDER, REPLY, message_id=MESSAGE_ID, now=NOW)
+    message = email.message_from_bytes(mail.data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    text, html = parts(message)
+
+    assert (mail.recipient, mail.booking_ref, mail.outcome) == (
+        "someone@example.police.uk",
+        None,
+        Outcome.INFO,
+    )
+    assert message["To"].addresses[0].addr_spec == "someone@example.police.uk"
+    assert message["X-Mailbot-Booking"] is None
+    assert message["X-Mailbot-Outcome"] == "info"
+    assert message["In-Reply-To"] == INBOUND_ID
+    assert first_line(text) == "You hold no place, so there is nothing to cancel."
+    assert "Wednesday 10 March 2027" in text
+    assert "Reference" not in text
+    assert CANCEL_LINE not in text
+    assert "Reference" not in html
+
+
+def test_recipient_override_wins_over_the_booking_address(env: jinja2.Environment) -> None:
+    booking = booking_for(Outcome.CONFIRMED)
+    notice = Notice(Outcome.CONFIRMED, booking, recipient="other@example.police.uk")
+    mail = render_notice(env, notice, EVENT, SENDER, REPLY, message_id=MESSAGE_ID, now=NOW)
+    message = email.message_from_bytes(mail.data, policy=policy.default)
+    assert mail.recipient == "other@example.police.uk"
+    assert message["To"].addresses[0].addr_spec == "other@example.police.uk"
+    assert message["X-Mailbot-Booking"] == "CSE-7K3Q"
+
+
+def test_every_outcome_template_pair_exists(env: jinja2.Environment) -> None:
+    names = set(env.list_templates())
+    for outcome in OUTCOMES:
+        assert f"{outcome.value}.txt.j2" in names
+        assert f"{outcome.value}.html.j2" in names
