@@ -180,9 +180,7 @@ class Mailbot:
                 result = "already handled"
             else:
                 entry, set_aside = self._decide_and_record(tx, mail, classification, now)
-                result = entry.outcome or (
-                    "set aside" if set_aside else "ignored"
-                )
+                result = entry.outcome or ("set aside" if set_aside else "ignored")
                 log.info(
                     "%s: %s%s (%s)",
                     raw.source_key,
@@ -245,7 +243,8 @@ class Mailbot:
             )
             for notice in decision.notices
         ]
-        booking_ref = decision.notices[0].booking.ref if decision.notices and decision.notices[0].booking else None
+        first = decision.notices[0].booking if decision.notices else None
+        booking_ref = first.ref if first else None
         entry = LedgerEntry(
             mail.source_key,
             mail.message_id,

@@ -107,6 +107,14 @@ def demo(
         from mailbot.wiring import open_store
 
         store = open_store(result.settings)
+        unanswered = Table(title="Recorded but not answered", title_justify="left")
+        for column in ("from", "what happened", "why"):
+            unanswered.add_column(column, overflow="fold")
+        for row in store.ledger():
+            if row.disposition != "answered":
+                where = "moved to Quarantine" if row.disposition == "set-aside" else "ignored"
+                unanswered.add_row(row.sender_email or "?", where, row.reason)
+        out.print(unanswered)
         out.print(_bookings_table(store.bookings(), "Bookings"))
         out.print(
             f"\nLook around: mailbot bookings --config {result.workspace / 'config.toml'}",
@@ -143,7 +151,7 @@ def bookings(
         str | None,
         typer.Option(help="Only this status: confirmed, waitlisted, held, declined, cancelled."),
     ] = None,
-    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,  # noqa: A002
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
     """List bookings."""
     from mailbot.wiring import open_store

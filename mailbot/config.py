@@ -136,7 +136,7 @@ class ScheduleSettings(_Section):
         try:
             time.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not a time of day like \"08:00\"") from None
+            raise ValueError(f'{value!r} is not a time of day like "08:00"') from None
         return value
 
     @field_validator("reminders")
@@ -144,7 +144,7 @@ class ScheduleSettings(_Section):
     def _offsets(cls, values: list[str]) -> list[str]:
         for value in values:
             if not _OFFSET.match(value):
-                raise ValueError(f"{value!r} is not an offset like \"7d\", \"12h\" or \"30m\"")
+                raise ValueError(f'{value!r} is not an offset like "7d", "12h" or "30m"')
         return values
 
     @field_validator("timezone")
@@ -169,7 +169,7 @@ class EventSettings(_Section):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not _SLUG.match(value):
-            raise ValueError("use lower-case letters, digits and hyphens, like \"cse-forum\"")
+            raise ValueError('use lower-case letters, digits and hyphens, like "cse-forum"')
         return value
 
     @model_validator(mode="after")

@@ -110,7 +110,8 @@ def _book(request: Request, snapshot: Snapshot, policy: Policy, new_ref: str) ->
         )
 
     if not domain_is_eligible(domain, policy.eligible_domains):
-        reasons: tuple[str, ...] = (f"{domain} is not an eligible domain ({', '.join(policy.eligible_domains)})",)
+        allowed = ", ".join(policy.eligible_domains)
+        reasons: tuple[str, ...] = (f"{domain} is not an eligible domain ({allowed})",)
         earlier_refusal = next(
             (b for b in snapshot.senders_bookings if b.status is BookingStatus.DECLINED), None
         )

@@ -63,7 +63,7 @@ def demo_inbox(start: datetime) -> list[DemoMail]:
         DemoMail(
             "officer, West Midlands, pipe signature",
             _message(
-                sender="Smith, Jane (DC 4471) <jane.smith@westmidlands.police.uk>",
+                sender='"Smith, Jane (DC 4471)" <jane.smith@westmidlands.police.uk>',
                 subject="Booking - CSE research forum",
                 body=(
                     "Hello,\n\nI would like to book a place at the forum in Preston please.\n\n"
@@ -147,7 +147,7 @@ def demo_inbox(start: datetime) -> list[DemoMail]:
         DemoMail(
             "repeat booking (same officer again)",
             _message(
-                sender="Smith, Jane (DC 4471) <jane.smith@westmidlands.police.uk>",
+                sender='"Smith, Jane (DC 4471)" <jane.smith@westmidlands.police.uk>',
                 subject="Booking - CSE research forum",
                 body="Hello again, just checking my place is booked? Thanks, Jane\n",
                 sent_at=at[6],

@@ -32,9 +32,7 @@ class BookingStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-ACTIVE_STATUSES = frozenset(
-    {BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.HELD}
-)
+ACTIVE_STATUSES = frozenset({BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.HELD})
 
 
 class Intent(StrEnum):

@@ -237,7 +237,14 @@ def test_a_recreated_folder_is_read_again_and_old_keys_move_nothing(
     assert contents(dovecot, imap_user, "Bookings") == [request(2)]
 
     # The session that read the old folder must not go on searching it and miss new mail.
-    assert [m.data for m in long_lived.fetch_new()] == [request(2)]
+    # Measured: Dovecot usually answers its NOOP with "* NO Internal error", and about one
+    # time in ten drops it ("IMAP session state is inconsistent"); the bot retries after an
+    # OperationalError, so either way the next fetch must find the new message.
+    try:
+        again = list(long_lived.fetch_new())
+    except OperationalError:
+        again = list(long_lived.fetch_new())
+    assert [m.data for m in again] == [request(2)]
 
 
 def test_connection_cut_mid_fetch_raises_then_the_next_fetch_recovers(

@@ -1,0 +1,563 @@
+"""Who wrote a mail: name, rank or role, and force, read from the From header and the signature."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from mailbot.classify.body import readable_part
+from mailbot.classify.forces import force_for_domain, force_in_text
+from mailbot.domain import Address, SenderDetails
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Canonical rank -> the ways people write it. Spellings are matched with any of ".", "/" or
+# spaces between their words ("Det Supt", "D/Supt", "Det. Supt."). All-capital abbreviations
+# are matched case-sensitively and only where they read as a rank (see _accepted): "PC",
+# "DS" or "SC" are ordinary words too.
+RANKS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "Police Constable": ("Police Constable", "Constable", "PC"),
+        "Trainee Detective Constable": ("Trainee Detective Constable", "Trainee DC", "TDC"),
+        "Detective Constable": ("Detective Constable", "Det Con", "Det Const", "D Con", "DC"),
+        "Police Sergeant": ("Police Sergeant", "Sergeant", "Sgt", "PS"),
+        "Detective Sergeant": ("Detective Sergeant", "Det Sgt", "D Sgt", "DS"),
+        "Inspector": ("Inspector", "Insp"),
+        "Detective Inspector": ("Detective Inspector", "Det Insp", "D Insp", "DI"),
+        "Chief Inspector": ("Chief Inspector", "Chief Insp", "Ch Insp", "C Insp", "CI"),
+        "Detective Chief Inspector": (
+            "Detective Chief Inspector",
+            "Det Chief Insp",
+            "Det Ch Insp",
+            "D Ch Insp",
+            "D C Insp",
+            "DCI",
+        ),
+        "Superintendent": ("Superintendent", "Supt"),
+        "Detective Superintendent": (
+            "Detective Superintendent",
+            "Det Supt",
+            "D Supt",
+            "DSU",
+        ),
+        "Chief Superintendent": ("Chief Superintendent", "Chief Supt", "Ch Supt", "C Supt"),
+        "Detective Chief Superintendent": (
+            "Detective Chief Superintendent",
+            "Det Chief Supt",
+            "Det Ch Supt",
+            "D Ch Supt",
+            "D C Supt",
+            "DCS",
+        ),
+        "Commander": ("Commander", "Cmdr", "Cdr"),
+        "Deputy Assistant Commissioner": ("Deputy Assistant Commissioner", "DAC"),
+        "Assistant Commissioner": ("Assistant Commissioner",),
+        "Deputy Commissioner": ("Deputy Commissioner",),
+        "Assistant Chief Constable": ("Assistant Chief Constable", "ACC"),
+        "Deputy Chief Constable": ("Deputy Chief Constable", "DCC"),
+        "Chief Constable": ("Chief Constable",),
+        "Police Community Support Officer": ("Police Community Support Officer", "PCSO"),
+        "Special Constable": ("Special Constable", "SC"),
+        "Special Sergeant": ("Special Sergeant",),
+        "Special Inspector": ("Special Inspector",),
+        "Special Chief Inspector": ("Special Chief Inspector",),
+    }
+)
+
+# Police staff roles are "<qualifiers> <head>", e.g. "Senior Intelligence Analyst"; only
+# these words may qualify a head, so "Jane Smith Analyst" does not become a role.
+_ROLE_HEADS = MappingProxyType(
+    {
+        "analyst": "Analyst",
+        "researcher": "Researcher",
+        "investigator": "Investigator",
+        "intelligence officer": "Intelligence Officer",
+        "police staff": "Police Staff",
+    }
+)
+_ROLE_QUALIFIERS = MappingProxyType(
+    {
+        word.lower(): word
+        for word in _word_set(
+            "Senior Principal Lead Chief Assistant Trainee Junior Intelligence Crime Criminal"
+            " Financial Digital Forensic Research Data Performance Police Staff Strategic"
+            " Tactical Cyber OSINT Open Source Policy Accredited Specialist Fraud Economic"
+            " Field Evidential Disclosure Civilian"
+        )
+    }
+)
+
+_PREFIXES = MappingProxyType({"a": "Acting", "acting": "Acting", "t": "Temporary"})
+_PREFIXES_LONG = MappingProxyType({"temporary": "Temporary", "temp": "Temporary"})
+
+_HONORIFICS = _word_set("mr mrs ms miss mx dr prof professor sir dame rev revd")
+_POST_NOMINALS = _word_set(
+    "msc bsc ba ma phd mphil dphil mba llb llm beng meng pgcert pgdip hons mbe obe cbe qpm"
+    " kpm fcipd mcipd cmgr frsa"
+)
+_PRONOUNS = re.compile(r"^\(?(?:she|he|they|her|him|them|hers|his|theirs)(?:/[a-z]+)+\)?$")
+# Gaelic, Welsh and continental particles: they do not count as a surname on their own
+# ("Ó Briain, Seán") and stay lower case inside a name written all in one case.
+_PARTICLES = _word_set("ó o ní nic mac mc ua uí ap ab de da di du le la van von der den y")
+_LOWER_PARTICLES = _word_set("ap ab de da di du le la van von der den y")
+
+# Words that never occur in a person's name but do on signature lines and in mailbox names.
+# Surnames that are also words (Hall, Lane, Park, Best, Major, Will) are deliberately absent.
+_NOT_NAME = _word_set(
+    """
+    police constabulary service services unit team teams department dept office officer
+    investigation investigations crime crimes intelligence analyst researcher investigator
+    division command bureau branch directorate headquarters hq force agency college policing
+    staff public protection safeguarding abuse child children vulnerability vulnerable serious
+    organised economic cyber digital forensic forensics criminal justice professional standards
+    counter terrorism operations operational support specialist response neighbourhood
+    neighbourhoods council university street road avenue house building centre center station
+    circus tel telephone mobile mob phone email e-mail fax ext web www regards thanks thank
+    cheers wishes kind sincerely faithfully sent iphone android outlook official sensitive
+    noreply no-reply reply mailbox admin administrator enquiries enquiry bookings booking
+    events event info reception inbox secure hello hi dear morning afternoon evening please
+    sorry group training academy school network national regional north south east west
+    midlands yorkshire scotland wales ireland northern london metropolitan british transport
+    ministry defence nuclear civil detective constable sergeant inspector superintendent
+    commander commissioner special community trainee acting temporary manager coordinator
+    co-ordinator secretary director supervisor tactical strategic hub desk suite room floor
+    heddlu cymru referrals notifications alerts system systems automated daemon postmaster
+    the and of for at in to on with from by an i me my we us our you your it is are be was
+    see soon there here this that thanks again just also can could would should via per
+    """
+)
+# Words that begin sentences, so "PS I'll bring a colleague" is not Police Sergeant I'll.
+_SENTENCE_WORDS = _word_set(
+    "i i'm i'll i've i'd can could would will please if just also note my we our you your"
+    " this that it is are do does sorry thanks"
+)
+
+_NAME_TOKEN = re.compile(r"^[^\W\d_]+(?:['’\-][^\W\d_]+)*\.?$")
+_COLLAR = re.compile(r"^\s*[-/#:]?\s*(?:no\.?\s*)?\d{1,6}[A-Z]{0,3}(?![\w])", re.IGNORECASE)
+_COLLAR_TOKEN = re.compile(r"^[(#]?\d{1,6}[A-Z]{0,3}[),.]?$", re.IGNORECASE)
+_SEGMENT_SPLIT = re.compile(r"\s*(?:[|•·;<>()\[\]\t]|\s[-–—]\s|\s{3,})\s*")
+_SIGN_OFF = re.compile(
+    r"^\s*(?P<phrase>"
+    r"(?:kind(?:est)?|best|warm(?:est)?|many|with)\s+(?:regards|wishes|thanks)"
+    r"|all the best|regards|rgds|best|thanks(?:\s+(?:again|in advance|very much|all))?"
+    r"|thank you(?:\s+(?:very much|again|in advance))?|cheers|ta|many thanks in advance"
+    r"|yours(?:\s+(?:sincerely|faithfully|truly))?|sincerely|respectfully|take care"
+    r"|speak soon|diolch(?:\s+yn\s+fawr)?|cofion(?:\s+gorau)?|le meas|(?-i:KR|BW)"
+    r")(?![\w'])\s*[,.!:;\-–]*\s*(?P<rest>.*?)[\s,.!]*$",
+    re.IGNORECASE,
+)
+_SIGNATURE_DELIMITER = re.compile(r"^--\s*$")
+_SELF_DESCRIPTION = re.compile(
+    r"\b(?:I\s+am|I'm|I’m|I\s+work\s+as)\s+(?:an?\s+|the\s+)?(?:serving\s+)?", re.IGNORECASE
+)
+_LOCAL_PART_WORD = re.compile(r"^[^\W\d_]{2,}(?:['\-][^\W\d_]+)*$")
+_MAX_SIGNATURE_LINES = 15
+_NAME_LINES = 3
+_MAX_NAME_TOKENS = 5
+
+
+@dataclass(frozen=True)
+class _Spelling:
+    pattern: re.Pattern[str]
+    canonical: str
+    ambiguous: bool
+
+
+def _spelling(text: str, canonical: str) -> _Spelling:
+    ambiguous = text.isupper() and " " not in text
+    words = [re.escape(word) for word in text.split()]
+    body = r"\.?[\s/]*".join(words) + r"\.?"
+    if not ambiguous:
+        body = f"(?i:{body})"
+    return _Spelling(re.compile(rf"(?<![\w/]){body}(?![\w'’])"), canonical, ambiguous)
+
+
+# Longest first: at one position "Detective Chief Inspector" must win over shorter readings.
+_SPELLINGS: tuple[_Spelling, ...] = tuple(
+    sorted(
+        (_spelling(text, canonical) for canonical, texts in RANKS.items() for text in texts),
+        key=lambda s: len(s.pattern.pattern),
+        reverse=True,
+    )
+)
+_ROLE = re.compile(
+    r"(?i)(?<![\w/])((?:(?:"
+    + "|".join(sorted(_ROLE_QUALIFIERS, key=len, reverse=True))
+    + r")\s+){0,3})("
+    + "|".join(h.replace(" ", r"\s+") for h in sorted(_ROLE_HEADS, key=len, reverse=True))
+    + r")(?![\w])"
+)
+_PREFIX_BEFORE = re.compile(
+    r"(?:(?<![\w])(?P<long>acting|temporary|temp)\s+|(?<![\w])(?P<short>[AaTt])\s*/\s*)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Title:
+    """A rank or role found in a piece of text, and that text with it taken out."""
+
+    canonical: str
+    remainder: str
+
+
+@dataclass(frozen=True)
+class _Person:
+    """What one piece of text (a display name, a signature line) says about its writer."""
+
+    name: str | None = None
+    rank: str | None = None
+    role: str | None = None
+
+    @property
+    def tokens(self) -> int:
+        return len(self.name.split()) if self.name else 0
+
+
+def _is_name_word(word: str) -> bool:
+    cleaned = word.strip(",.")
+    return bool(_NAME_TOKEN.match(cleaned)) and cleaned[:1].isupper()
+
+
+def _accepted(segment: str, start: int, end: int, ambiguous: bool) -> bool:
+    """Whether an abbreviation at segment[start:end] reads as a rank rather than a word."""
+    if not ambiguous:
+        return True
+    after = segment[end:]
+    if _COLLAR.match(after):
+        return True
+    before = segment[:start].strip(" \t:-–#.,")
+    following = after.split()
+    if not following:
+        return True
+    if before:
+        return False
+    first = following[0].strip(",.")
+    return _is_name_word(first) and first.lower() not in _SENTENCE_WORDS
+
+
+def _with_prefix(segment: str, start: int, canonical: str) -> tuple[int, str]:
+    prefix = _PREFIX_BEFORE.search(segment[:start])
+    if prefix is None:
+        return start, canonical
+    if prefix.group("long"):
+        word = _PREFIXES_LONG.get(prefix.group("long").lower(), "Acting")
+    else:
+        word = _PREFIXES[prefix.group("short").lower()]
+    if word == "Temporary" and canonical == "Detective Constable" and prefix.group("short"):
+        # "T/DC" is how forces write a trainee detective, not a temporary one.
+        return prefix.start(), "Trainee Detective Constable"
+    if canonical.startswith(("Trainee ", word)):
+        return prefix.start(), canonical
+    return prefix.start(), f"{word} {canonical}"
+
+
+def _take_rank(segment: str) -> _Title | None:
+    hits: list[tuple[int, int, _Spelling]] = []
+    for spelling in _SPELLINGS:
+        for match in spelling.pattern.finditer(segment):
+            if _accepted(segment, match.start(), match.end(), spelling.ambiguous):
+                hits.append((match.start(), -(match.end() - match.start()), spelling))
+                break
+    if not hits:
+        return None
+    start, negative_length, spelling = min(hits, key=lambda h: (h[0], h[1]))
+    end = start - negative_length
+    collar = _COLLAR.match(segment[end:])
+    if collar:
+        end += collar.end()
+    start, canonical = _with_prefix(segment, start, spelling.canonical)
+    return _Title(canonical, f"{segment[:start]} {segment[end:]}".strip())
+
+
+def _take_role(segment: str) -> _Title | None:
+    match = _ROLE.search(segment)
+    if match is None:
+        return None
+    qualifiers = [_ROLE_QUALIFIERS[w.lower()] for w in match.group(1).split()]
+    head = _ROLE_HEADS[" ".join(match.group(2).lower().split())]
+    canonical = " ".join([*qualifiers, head])
+    return _Title(canonical, f"{segment[: match.start()]} {segment[match.end() :]}".strip())
+
+
+def _letters(token: str) -> str:
+    return "".join(ch for ch in token if ch.isalpha())
+
+
+def _title_case(token: str, *, first: bool) -> str:
+    if not first and token.lower() in _LOWER_PARTICLES:
+        return token.lower()
+    pieces = re.split(r"(['’\-])", token)
+    out: list[str] = []
+    for piece in pieces:
+        low = piece.lower()
+        if low.startswith("mc") and len(low) > 2:
+            out.append("Mc" + low[2].upper() + low[3:])
+        else:
+            out.append(low[:1].upper() + low[1:])
+    return "".join(out)
+
+
+def _fix_case(tokens: list[str]) -> list[str] | None:
+    """Tokens in natural order and ordinary case; None if they read like prose, not a name."""
+    caps = [_letters(t).isupper() for t in tokens]
+    lower = [_letters(t).islower() for t in tokens]
+    if all(lower):
+        return [_title_case(t, first=i == 0) for i, t in enumerate(tokens)]
+    if any(low and t.lower() not in _PARTICLES for t, low in zip(tokens, lower, strict=True)):
+        return None
+    if all(caps):
+        return [_title_case(t, first=i == 0) for i, t in enumerate(tokens)]
+    leading = 0
+    while leading < len(tokens) and caps[leading]:
+        leading += 1
+    # Directories write "SMITH Jane": a leading run of capitals is the surname.
+    if leading and any(len(_letters(t)) > 1 for t in tokens[:leading]):
+        tokens = tokens[leading:] + tokens[:leading]
+        caps = caps[leading:] + caps[:leading]
+    return [
+        _title_case(t, first=i == 0) if is_caps and len(_letters(t)) > 1 else t
+        for i, (t, is_caps) in enumerate(zip(tokens, caps, strict=True))
+    ]
+
+
+def _name_tokens(text: str) -> list[str] | None:
+    tokens = [t for t in text.split() if not _COLLAR_TOKEN.match(t) and not _PRONOUNS.match(t)]
+    while tokens and tokens[0].lower().strip(".") in _HONORIFICS:
+        tokens.pop(0)
+    while tokens and tokens[-1].lower().strip(".()") in _POST_NOMINALS:
+        tokens.pop()
+    tokens = [t.strip(",") for t in tokens]
+    if not tokens or len(tokens) > _MAX_NAME_TOKENS:
+        return None
+    for token in tokens:
+        if not _NAME_TOKEN.match(token) or token.lower().strip(".") in _NOT_NAME:
+            return None
+    if all(len(_letters(t)) < 2 for t in tokens):
+        return None
+    return _fix_case(tokens)
+
+
+def _surname_count(tokens: list[str]) -> int:
+    return sum(1 for t in tokens if t.lower() not in _PARTICLES)
+
+
+def _parse_piece(text: str) -> _Person:
+    """Rank, role and name in one comma-free piece of text such as "DC 1234 Jane Smith"."""
+    rank = _take_rank(text)
+    if rank is not None:
+        text = rank.remainder
+    role = _take_role(text)
+    if role is not None:
+        text = role.remainder
+    tokens = _name_tokens(text) if text else None
+    return _Person(
+        " ".join(tokens) if tokens else None,
+        rank.canonical if rank else None,
+        role.canonical if role else None,
+    )
+
+
+def _parse_segment(segment: str) -> _Person:
+    """What one segment of a line says; handles "Surname, Given" and "Name, Rank"."""
+    pieces = [_parse_piece(p) for p in segment.split(",") if p.strip()]
+    rank = next((p.rank for p in pieces if p.rank), None)
+    role = next((p.role for p in pieces if p.role), None)
+    names = [p.name for p in pieces if p.name]
+    name = names[0] if names else None
+    if len(pieces) == 2 and len(names) == 2:
+        surname, given = names[0].split(), names[1].split()
+        # "Smith, Jane" reverses; "Jane Smith, Birmingham" does not, as a surname is one word
+        # apart from its particles.
+        if _surname_count(surname) == 1:
+            name = " ".join(given + surname)
+    return _Person(name, rank, role)
+
+
+def _segments(line: str) -> list[str]:
+    return [s for s in _SEGMENT_SPLIT.split(line) if s.strip()]
+
+
+def _persons(lines: Iterable[str]) -> Iterator[_Person]:
+    for line in lines:
+        for segment in _segments(line):
+            yield _parse_segment(segment)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if ch.isalnum())
+
+
+def _local_part_name(email: str) -> str | None:
+    """The name in a clearly first.last address, title-cased; None for anything else."""
+    local = email.partition("@")[0]
+    parts = local.split(".")
+    if len(parts) != 2:
+        return None
+    for part in parts:
+        if not _LOCAL_PART_WORD.match(part) or part.lower() in _NOT_NAME:
+            return None
+    return " ".join(_title_case(p, first=True) for p in parts)
+
+
+def _agree_with_address(name: str, local_name: str | None) -> str:
+    """Put "Pritchard Owen" in the order the owen.pritchard address shows it."""
+    if local_name is None:
+        return name
+    tokens = name.split()
+    wanted = [_fold(t) for t in local_name.split()]
+    if len(tokens) == 2 and [_fold(t) for t in reversed(tokens)] == wanted:
+        return f"{tokens[1]} {tokens[0]}"
+    return name
+
+
+@dataclass(frozen=True)
+class _Signature:
+    """The sign-off's own name piece (e.g. "Tom" in "Thanks, Tom") and the lines below it."""
+
+    sign_off: _Person | None
+    lines: tuple[str, ...]
+
+
+def _is_prose(line: str) -> bool:
+    words = [w for w in line.split() if "@" not in w and "://" not in w]
+    alphabetic = [w for w in words if w[:1].isalpha()]
+    lowered = [w for w in alphabetic if w[:1].islower() and w not in {"and", "of", "the"}]
+    if len(lowered) >= 3 and len(lowered) * 5 > len(alphabetic) * 2:
+        return True
+    return len(words) >= 4 and line.rstrip().endswith((".", "?", "!"))
+
+
+def _sign_off_at(line: str) -> _Person | None:
+    """The sign-off line's trailing name piece (possibly empty) if `line` is a sign-off."""
+    match = _SIGN_OFF.match(line)
+    if match is None:
+        return None
+    rest = re.sub(r"\s+x+$", "", match.group("rest"), flags=re.IGNORECASE)
+    if not rest:
+        return _Person()
+    person = _parse_segment(rest)
+    return person if person.name or person.rank else None
+
+
+def _signature(body: str) -> _Signature:
+    lines = body.split("\n")
+    for index in range(len(lines) - 1, -1, -1):
+        sign_off = _sign_off_at(lines[index])
+        if sign_off is not None:
+            below = [x for x in lines[index + 1 :] if x.strip()]
+            return _Signature(sign_off, tuple(below[:_MAX_SIGNATURE_LINES]))
+        if _SIGNATURE_DELIMITER.match(lines[index]):
+            below = [x for x in lines[index + 1 :] if x.strip()]
+            return _Signature(None, tuple(below[:_MAX_SIGNATURE_LINES]))
+    # No sign-off: the signature is the run of short, non-sentence lines at the end.
+    block: list[str] = []
+    for line in reversed(lines):
+        if not line.strip():
+            continue
+        if _is_prose(line) or len(block) == _MAX_SIGNATURE_LINES:
+            break
+        block.insert(0, line)
+    return _Signature(None, tuple(block))
+
+
+@dataclass(frozen=True)
+class _Found:
+    """The best name, rank and role one source (display name or signature) offers."""
+
+    full_name: str | None = None  # two or more words
+    short_name: str | None = None  # one word, e.g. "Tom" under "Kind regards,"
+    rank: str | None = None
+    role: str | None = None
+
+
+def _collect(entries: Iterable[tuple[_Person, bool]]) -> _Found:
+    """Merge pieces in reading order; a one-word name counts only where the flag allows it."""
+    full = strong = short = rank = role = None
+    for person, allow_short in entries:
+        rank = rank or person.rank
+        role = role or person.role
+        if person.tokens >= 2:
+            if strong is None and (person.rank or person.role):
+                strong = person.name
+            full = full or person.name
+        elif person.tokens == 1 and allow_short:
+            short = short or person.name
+    return _Found(strong or full, short, rank, role)
+
+
+def _from_display(display: str) -> _Found:
+    text = display.strip().strip("\"'")
+    if not text or "@" in text:
+        return _Found()
+    return _collect((person, True) for person in _persons([text]))
+
+
+def _from_signature(signature: _Signature) -> _Found:
+    entries: list[tuple[_Person, bool]] = []
+    if signature.sign_off is not None:
+        entries.append((signature.sign_off, True))
+    # Names are looked for near the top only: lower down sit departments and addresses,
+    # which the word lists cannot all rule out. A lone first name counts only on the
+    # first line, where "Kind regards,\nTom" puts it.
+    for index, line in enumerate(signature.lines[:_NAME_LINES]):
+        entries += [(person, index == 0) for person in _persons([line])]
+    near_top = _collect(entries)
+    anywhere = _collect((person, False) for person in _persons(signature.lines))
+    # A full name written next to a rank ("DC 1234 Jane Smith") is trusted wherever it is.
+    strong = next(
+        (p.name for p in _persons(signature.lines) if p.tokens >= 2 and (p.rank or p.role)),
+        None,
+    )
+    return _Found(
+        strong or near_top.full_name,
+        near_top.short_name,
+        near_top.rank or anywhere.rank,
+        near_top.role or anywhere.role,
+    )
+
+
+def _self_described_rank(body: str) -> str | None:
+    """The rank or role in "I'm a DC with ..." when the body says it outright."""
+    for match in _SELF_DESCRIPTION.finditer(body):
+        rest = body[match.end() :].split("\n", 1)[0]
+        for spelling in _SPELLINGS:
+            if spelling.pattern.match(rest):
+                return spelling.canonical
+        role = _ROLE.match(rest)
+        if role is not None:
+            found = _take_role(rest)
+            return found.canonical if found else None
+    return None
+
+
+def extract_sender(address: Address, text: str) -> SenderDetails:
+    """Name, rank or role, and force of whoever wrote `text` from `address`; unknowns are None."""
+    email = address.email.strip().lower()
+    body = readable_part(text)
+    signature = _signature(body)
+    display = _from_display(address.name)
+    signed = _from_signature(signature)
+    local_name = _local_part_name(email)
+
+    name = display.full_name or signed.full_name or local_name
+    name = name or display.short_name or signed.short_name
+    if name is not None:
+        name = _agree_with_address(name, local_name)
+
+    rank = display.rank or signed.rank or _self_described_rank(body) or display.role or signed.role
+
+    force = force_for_domain(email.rpartition("@")[2])
+    if force is None:
+        for source in (address.name, "\n".join(signature.lines), body):
+            force = force_in_text(source)
+            if force is not None:
+                break
+    return SenderDetails(email=email, name=name, rank=rank, force=force)

@@ -1,0 +1,135 @@
+"""A mailbot workspace on disk (config, Maildir inbox and outbox, SQLite) for pipeline tests."""
+
+from __future__ import annotations
+
+import email
+import mailbox
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+from mailbot.app import Mailbot, PollSummary
+from mailbot.config import Settings, load_settings
+from mailbot.wiring import build_mailbot
+
+MAIL_DIR = Path(__file__).parent / "mail"
+FIXED_NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+
+CONFIG = """\
+[organiser]
+name = "Forum Organiser"
+email = "organiser@example.ac.uk"
+
+[mailbox]
+address = "bookings@example.ac.uk"
+maildir = "inbox"
+
+[smtp]
+maildir = "outbox"
+
+[database]
+url = "{database_url}"
+
+[eligibility]
+domains = ["police.uk"]
+
+[security]
+trusted_authserv_ids = ["mx.example.ac.uk"]
+require_authentication = true
+
+[[events]]
+slug = "cse-forum-preston"
+title = "Working together to enhance police responses to child sexual exploitation"
+starts_at = 2027-03-10T11:00:00
+ends_at = 2027-03-10T15:45:00
+venue = "University of Central Lancashire, Preston, PR1 2HE"
+capacity = {capacity}
+"""
+
+
+def eml(name: str) -> bytes:
+    return (MAIL_DIR / name).read_bytes()
+
+
+@dataclass(frozen=True)
+class Reply:
+    to: str
+    outcome: str
+    booking: str | None
+    message: EmailMessage
+
+
+class Workspace:
+    """One booking inbox on disk; `poll()` runs the real pipeline over it."""
+
+    def __init__(
+        self, root: Path, capacity: int = 2, database_url: str = "sqlite:///mailbot.db"
+    ) -> None:
+        self.root = root
+        self.config = root / "config.toml"
+        self.config.write_text(CONFIG.format(capacity=capacity, database_url=database_url))
+        self.inbox = mailbox.Maildir(root / "inbox", create=True)
+        self.outbox_path = root / "outbox"
+        self._seen_replies: set[str] = set()
+
+    @property
+    def settings(self) -> Settings:
+        return load_settings(self.config)
+
+    def deliver(self, *datas: bytes) -> None:
+        for data in datas:
+            key = self.inbox.add(data)
+            # Keep delivery order stable even within one second.
+            message = self.inbox.get_message(key)
+            message.set_date(1_700_000_000 + len(self.inbox))
+            self.inbox[key] = message
+
+    def bot(self, clock: Callable[[], datetime] = lambda: FIXED_NOW) -> Mailbot:
+        bot = build_mailbot(self.settings)
+        bot.clock = clock
+        return bot
+
+    def poll(self) -> PollSummary:
+        bot = self.bot()
+        try:
+            return bot.poll()
+        finally:
+            bot.source.close()
+            bot.sink.close()
+
+    def all_replies(self) -> list[Reply]:
+        replies = []
+        for sub in ("new", "cur"):
+            folder = self.outbox_path / sub
+            if not folder.exists():
+                continue
+            for path in folder.iterdir():
+                message = email.message_from_bytes(path.read_bytes(), policy=default)
+                assert isinstance(message, EmailMessage)
+                replies.append((path.stat().st_mtime_ns, path.name, message))
+        replies.sort(key=lambda item: (item[0], item[1]))
+        return [
+            Reply(
+                to=str(m["To"].addresses[0].addr_spec),
+                outcome=str(m["X-Mailbot-Outcome"]),
+                booking=str(m["X-Mailbot-Booking"]) if m["X-Mailbot-Booking"] else None,
+                message=m,
+            )
+            for _, _, m in replies
+        ]
+
+    def new_replies(self) -> list[Reply]:
+        """Replies written since the last call."""
+        fresh = [
+            r for r in self.all_replies() if str(r.message["Message-ID"]) not in self._seen_replies
+        ]
+        self._seen_replies.update(str(r.message["Message-ID"]) for r in fresh)
+        return fresh
+
+    def folder_count(self, name: str) -> int:
+        if name not in self.inbox.list_folders():
+            return 0
+        return len(self.inbox.get_folder(name))
