@@ -69,11 +69,23 @@ class Workspace:
         self, root: Path, capacity: int = 2, database_url: str = "sqlite:///mailbot.db"
     ) -> None:
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.config = root / "config.toml"
         self.config.write_text(CONFIG.format(capacity=capacity, database_url=database_url))
         self.inbox = mailbox.Maildir(root / "inbox", create=True)
         self.outbox_path = root / "outbox"
         self._seen_replies: set[str] = set()
+
+    @classmethod
+    def reopen(cls, root: Path) -> Workspace:
+        """The workspace already on disk at `root` (e.g. in another process)."""
+        ws = cls.__new__(cls)
+        ws.root = root
+        ws.config = root / "config.toml"
+        ws.inbox = mailbox.Maildir(root / "inbox", create=False)
+        ws.outbox_path = root / "outbox"
+        ws._seen_replies = set()
+        return ws
 
     @property
     def settings(self) -> Settings:

@@ -1,0 +1,190 @@
+"""Storage on a real SQLite file and the real PostgreSQL server: schema, outbox, capacity."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import socket
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlmodel import Session, select
+
+from mailbot.store.bookings import Store
+from mailbot.store.database import connect, schema_is_current
+from mailbot.store.outbox import QUEUED, SENDING, Outbox, retry_delay
+from mailbot.store.tables import OutboxRow
+from tests.harness import Workspace, eml
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+def test_migrations_create_the_schema_and_are_safe_to_rerun(database_url: str) -> None:
+    engine = connect(database_url)
+    assert schema_is_current(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"event", "booking", "inbound", "outbox", "audit", "inbound_failure"} <= tables
+    connect(database_url)  # a second start must not fail or change anything
+    assert schema_is_current(engine)
+
+
+def test_the_same_conversation_gives_the_same_result_on_both_databases(
+    tmp_path: Path, database_url: str
+) -> None:
+    ws = Workspace(tmp_path, capacity=1, database_url=database_url)
+    ws.deliver(
+        eml("01-officer-wmp.eml"),
+        eml("02-officer-lancs.eml"),
+        eml("03-non-police.eml"),
+        eml("07-repeat-wmp.eml"),
+        eml("09-cancel-wmp.eml"),
+    )
+    ws.poll()
+    outcomes = sorted((r.to, r.outcome) for r in ws.new_replies())
+    assert outcomes == [
+        ("alex.morgan@gmail.example.com", "declined"),
+        ("jane.smith@westmidlands.police.uk", "cancelled"),
+        ("jane.smith@westmidlands.police.uk", "confirmed"),
+        ("jane.smith@westmidlands.police.uk", "duplicate"),
+        ("tom.halloran@lancashire.police.uk", "promoted"),
+        ("tom.halloran@lancashire.police.uk", "waitlisted"),
+    ]
+    store = Store(connect(database_url))
+    rows = {r.email: r for r in store.bookings()}
+    assert rows["tom.halloran@lancashire.police.uk"].status == "confirmed"
+    assert rows["jane.smith@westmidlands.police.uk"].created_at.tzinfo is not None
+
+
+def _queue_one(store: Store, message_id: str = "<mailbot.t1@example.ac.uk>") -> None:
+    with store.transaction() as tx:
+        tx.session.add(
+            OutboxRow(
+                message_id=message_id,
+                outcome="confirmed",
+                sender="bookings@example.ac.uk",
+                recipient="a@met.police.uk",
+                data=b"Subject: x\r\n\r\nx\r\n",
+                status=QUEUED,
+                attempts=0,
+                next_attempt_at=T0,
+                created_at=T0,
+            )
+        )
+
+
+def test_outbox_claim_retry_and_send_keep_one_message_id(database_url: str) -> None:
+    store = Store(connect(database_url))
+    outbox = Outbox(store)
+    _queue_one(store)
+    first = outbox.claim_next(T0)
+    assert first is not None and first.attempts == 1
+    assert outbox.claim_next(T0) is None, "a claimed mail is not handed out twice"
+    outbox.mark_retry(first, T0, "451 try later")
+    assert outbox.claim_next(T0) is None, "not due before its retry time"
+    second = outbox.claim_next(T0 + retry_delay(1))
+    assert second is not None
+    assert second.message_id == first.message_id and second.attempts == 2
+    outbox.mark_sent(second, T0 + retry_delay(1))
+    assert outbox.counts() == {"sent": 1}
+
+
+def test_outbox_gives_up_after_two_days_of_transient_failures(database_url: str) -> None:
+    store = Store(connect(database_url))
+    outbox = Outbox(store)
+    _queue_one(store)
+    later = T0 + timedelta(days=2, minutes=1)
+    claimed = outbox.claim_next(later)
+    assert claimed is not None
+    assert outbox.mark_retry(claimed, later, "421 shutting down") == "failed"
+    assert outbox.counts() == {"failed": 1}
+
+
+def test_mail_left_sending_by_a_dead_process_is_requeued(database_url: str) -> None:
+    store = Store(connect(database_url))
+    _queue_one(store)
+    dead = multiprocessing.get_context("spawn").Process(target=int)
+    dead.start()
+    dead.join()
+    outbox_of_dead = Outbox(store, identity=f"{socket.gethostname()}:{dead.pid}")
+    assert outbox_of_dead.claim_next(T0) is not None
+
+    alive = Outbox(store)
+    assert alive.claim_next(T0) is None
+    assert alive.requeue_abandoned(T0 + timedelta(seconds=1)) == 1
+    again = alive.claim_next(T0 + timedelta(seconds=1))
+    assert again is not None and again.attempts == 2
+
+
+def test_a_live_claim_elsewhere_is_left_alone_until_its_lease_expires(database_url: str) -> None:
+    store = Store(connect(database_url))
+    _queue_one(store)
+    Outbox(store, identity="another-host.example:4242").claim_next(T0)
+    here = Outbox(store)
+    assert here.requeue_abandoned(T0 + timedelta(minutes=5)) == 0
+    assert here.requeue_abandoned(T0 + timedelta(minutes=11)) == 1
+    with Session(store.engine) as session:
+        (row,) = session.exec(select(OutboxRow)).all()
+        assert row.status == QUEUED and row.status != SENDING
+
+
+# -- capacity under concurrent processes -------------------------------------------------
+
+WORKERS = 4
+REQUESTS_EACH = 6
+CAPACITY = 7
+
+
+def _officer_mail(worker: int, index: int) -> bytes:
+    message = EmailMessage()
+    domain = "durham.police.uk"
+    message["Authentication-Results"] = f"mx.example.ac.uk; dmarc=pass header.from={domain}"
+    message["From"] = f"Officer {worker}-{index} <officer.w{worker}i{index}@{domain}>"
+    message["To"] = "bookings@example.ac.uk"
+    message["Subject"] = "Booking"
+    message["Message-ID"] = f"<w{worker}i{index}@{domain}>"
+    message.set_content("Please book me a place.\n")
+    return message.as_bytes()
+
+
+def _worker(root: str, start: Any) -> None:
+    ws = Workspace.reopen(Path(root))
+    start.wait(30)
+    ws.poll()
+
+
+def test_concurrent_processes_never_book_one_place_too_many(
+    tmp_path: Path, database_url: str
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    workspaces = []
+    for worker in range(WORKERS):
+        ws = Workspace(tmp_path / f"w{worker}", capacity=CAPACITY, database_url=database_url)
+        ws.deliver(*(_officer_mail(worker, i) for i in range(REQUESTS_EACH)))
+        workspaces.append(ws)
+    Store(connect(database_url)).sync_events(workspaces[0].settings.event_infos())
+    processes = [context.Process(target=_worker, args=(str(ws.root), start)) for ws in workspaces]
+    for process in processes:
+        process.start()
+    start.set()
+    for process in processes:
+        process.join(120)
+        assert process.exitcode == 0
+
+    statuses = [row.status for row in Store(connect(database_url)).bookings()]
+    assert statuses.count("confirmed") == CAPACITY
+    assert statuses.count("waitlisted") == WORKERS * REQUESTS_EACH - CAPACITY
+    replies = [r for ws in workspaces for r in ws.all_replies()]
+    assert len(replies) == WORKERS * REQUESTS_EACH, "every request answered exactly once"
+    positions = []
+    for reply in replies:
+        if reply.outcome == "waitlisted":
+            body = reply.message.get_body(("plain",))
+            assert body is not None
+            found = re.search(r"number (\d+) on the waiting list", body.get_content())
+            assert found is not None
+            positions.append(int(found.group(1)))
+    assert sorted(positions) == list(range(1, WORKERS * REQUESTS_EACH - CAPACITY + 1))
