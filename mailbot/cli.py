@@ -18,6 +18,8 @@ from rich.table import Table
 
 from mailbot.config import Settings, config_path, load_settings
 from mailbot.errors import ConfigError, MailbotError, OperationalError
+from mailbot.mail.base import MailSink, MailSource
+from mailbot.store.bookings import Store
 from mailbot.store.tables import BookingRow
 
 EXIT_OPERATIONAL = 1
@@ -141,6 +143,47 @@ def poll(config: ConfigOption = None) -> None:
                 f"mailbot: delivery paused, will retry: {summary.delivery.stopped_by}",
                 markup=False,
             )
+
+
+@app.command()
+def check(config: ConfigOption = None) -> None:
+    """Validate the configuration, then try the database, the inbox and the way out."""
+    from mailbot.wiring import open_sink, open_source, open_store
+
+    with _exit_codes():
+        settings = _settings(config)
+    out.print(f"[green]ok[/green]    configuration {settings.source}", highlight=False)
+    failures = 0
+    steps: list[tuple[str, Callable[[], str]]] = [
+        ("database", lambda: _check_database(open_store(settings))),
+        ("inbox", lambda: _check_edge(open_source(settings))),
+        ("outgoing mail", lambda: _check_edge(open_sink(settings))),
+    ]
+    for name, step in steps:
+        try:
+            detail = step()
+        except ConfigError as exc:
+            err.print(f"mailbot: {exc}", markup=False, highlight=False)
+            raise typer.Exit(EXIT_USAGE) from None
+        except MailbotError as exc:
+            failures += 1
+            out.print(f"[red]FAIL[/red]  {name}: {exc}", highlight=False)
+        else:
+            out.print(f"[green]ok[/green]    {name}: {detail}", highlight=False)
+    if failures:
+        raise typer.Exit(EXIT_OPERATIONAL)
+
+
+def _check_database(store: Store) -> str:
+    counts = store.count_bookings()
+    return f"{store.engine.url.render_as_string(hide_password=True)} ({counts} bookings)"
+
+
+def _check_edge(edge: MailSource | MailSink) -> str:
+    try:
+        return edge.check()
+    finally:
+        edge.close()
 
 
 @app.command()

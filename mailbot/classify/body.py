@@ -45,6 +45,11 @@ _DISCLAIMER_WORDS = re.compile(
     re.IGNORECASE,
 )
 _DECORATION = re.compile(r"^\s*[*=~#_\-]{5,}\s*$")
+# Added by the sender's phone, not written by the sender.
+_DEVICE_TAG = re.compile(
+    r"^\s*(?:sent from my\b|sent from (?:outlook|mail) for\b|get outlook for\b).{0,40}$",
+    re.IGNORECASE,
+)
 
 
 def _attribution_at(lines: list[str], index: int) -> bool:
@@ -100,7 +105,7 @@ def _paragraphs(lines: list[str]) -> list[list[str]]:
 
 
 def _is_furniture(line: str) -> bool:
-    return bool(_MARKING.match(line) or _DECORATION.match(line))
+    return bool(_MARKING.match(line) or _DECORATION.match(line) or _DEVICE_TAG.match(line))
 
 
 def _drop_notices(lines: list[str]) -> list[str]:

@@ -93,8 +93,15 @@ _ROLE_QUALIFIERS = MappingProxyType(
     }
 )
 
-_PREFIXES = MappingProxyType({"a": "Acting", "acting": "Acting", "t": "Temporary"})
-_PREFIXES_LONG = MappingProxyType({"temporary": "Temporary", "temp": "Temporary"})
+_PREFIXES = MappingProxyType(
+    {
+        "a": "Acting",
+        "acting": "Acting",
+        "t": "Temporary",
+        "temporary": "Temporary",
+        "temp": "Temporary",
+    }
+)
 
 _HONORIFICS = _word_set("mr mrs ms miss mx dr prof professor sir dame rev revd")
 _POST_NOMINALS = _word_set(
@@ -130,6 +137,8 @@ _NOT_NAME = _word_set(
     heddlu cymru referrals notifications alerts system systems automated daemon postmaster
     the and of for at in to on with from by an i me my we us our you your it is are be was
     see soon there here this that thanks again just also can could would should via per
+    yes no ok okay great perfect sure fine lovely brilliant excellent confirmed cancel
+    cancelled book attend attending
     """
 )
 # Words that begin sentences, so "PS I'll bring a colleague" is not Police Sergeant I'll.
@@ -152,9 +161,11 @@ _SIGN_OFF = re.compile(
     r")(?![\w'])\s*[,.!:;\-–]*\s*(?P<rest>.*?)[\s,.!]*$",
     re.IGNORECASE,
 )
+# "Staff Officer to the Chief Constable": the rank belongs to somebody else.
+_SERVES = re.compile(r"(?i)\b(?:to|for|of)\s+(?:the\s+)?$")
 _SIGNATURE_DELIMITER = re.compile(r"^--\s*$")
 _SELF_DESCRIPTION = re.compile(
-    r"\b(?:I\s+am|I'm|I’m|I\s+work\s+as)\s+(?:an?\s+|the\s+)?(?:serving\s+)?", re.IGNORECASE
+    r"\b(?:I\s+am|I'm|I’m|I\s+work\s+as)\s+an?\s+(?:serving\s+)?", re.IGNORECASE
 )
 _LOCAL_PART_WORD = re.compile(r"^[^\W\d_]{2,}(?:['\-][^\W\d_]+)*$")
 _MAX_SIGNATURE_LINES = 15
@@ -175,7 +186,7 @@ def _spelling(text: str, canonical: str) -> _Spelling:
     body = r"\.?[\s/]*".join(words) + r"\.?"
     if not ambiguous:
         body = f"(?i:{body})"
-    return _Spelling(re.compile(rf"(?<![\w/]){body}(?![\w'’])"), canonical, ambiguous)
+    return _Spelling(re.compile(rf"(?<!\w){body}(?![\w'’])"), canonical, ambiguous)
 
 
 # Longest first: at one position "Detective Chief Inspector" must win over shorter readings.
@@ -226,13 +237,19 @@ def _is_name_word(word: str) -> bool:
 
 
 def _accepted(segment: str, start: int, end: int, ambiguous: bool) -> bool:
-    """Whether an abbreviation at segment[start:end] reads as a rank rather than a word."""
+    """Whether a rank spelling at segment[start:end] names the writer's own rank."""
+    if _SERVES.search(segment[:start]):
+        return False
     if not ambiguous:
         return True
     after = segment[end:]
     if _COLLAR.match(after):
         return True
-    before = segment[:start].strip(" \t:-–#.,")
+    before = segment[:start]
+    prefix = _PREFIX_BEFORE.search(before)
+    if prefix is not None:
+        before = before[: prefix.start()]
+    before = before.strip(" \t:-–#.,")
     following = after.split()
     if not following:
         return True
@@ -246,10 +263,7 @@ def _with_prefix(segment: str, start: int, canonical: str) -> tuple[int, str]:
     prefix = _PREFIX_BEFORE.search(segment[:start])
     if prefix is None:
         return start, canonical
-    if prefix.group("long"):
-        word = _PREFIXES_LONG.get(prefix.group("long").lower(), "Acting")
-    else:
-        word = _PREFIXES[prefix.group("short").lower()]
+    word = _PREFIXES[(prefix.group("long") or prefix.group("short")).lower()]
     if word == "Temporary" and canonical == "Detective Constable" and prefix.group("short"):
         # "T/DC" is how forces write a trainee detective, not a temporary one.
         return prefix.start(), "Trainee Detective Constable"
@@ -259,21 +273,28 @@ def _with_prefix(segment: str, start: int, canonical: str) -> tuple[int, str]:
 
 
 def _take_rank(segment: str) -> _Title | None:
-    hits: list[tuple[int, int, _Spelling]] = []
-    for spelling in _SPELLINGS:
-        for match in spelling.pattern.finditer(segment):
-            if _accepted(segment, match.start(), match.end(), spelling.ambiguous):
-                hits.append((match.start(), -(match.end() - match.start()), spelling))
-                break
-    if not hits:
-        return None
-    start, negative_length, spelling = min(hits, key=lambda h: (h[0], h[1]))
-    end = start - negative_length
-    collar = _COLLAR.match(segment[end:])
-    if collar:
-        end += collar.end()
-    start, canonical = _with_prefix(segment, start, spelling.canonical)
-    return _Title(canonical, f"{segment[:start]} {segment[end:]}".strip())
+    hits = sorted(
+        (
+            (match.start(), match.end(), spelling)
+            for spelling in _SPELLINGS
+            for match in spelling.pattern.finditer(segment)
+        ),
+        key=lambda hit: (hit[0], hit[0] - hit[1]),
+    )
+    covered = 0
+    for start, end, spelling in hits:
+        # Shorter readings inside a longer one are not separate ranks: when "Chief Constable"
+        # is rejected, its "Constable" must not be taken instead.
+        if start < covered:
+            continue
+        covered = end
+        if not _accepted(segment, start, end, spelling.ambiguous):
+            continue
+        collar = _COLLAR.match(segment[end:])
+        cut_to = end + collar.end() if collar else end
+        cut_from, canonical = _with_prefix(segment, start, spelling.canonical)
+        return _Title(canonical, f"{segment[:cut_from]} {segment[cut_to:]}".strip())
+    return None
 
 
 def _take_role(segment: str) -> _Title | None:
@@ -452,7 +473,9 @@ def _signature(body: str) -> _Signature:
     for index in range(len(lines) - 1, -1, -1):
         sign_off = _sign_off_at(lines[index])
         if sign_off is not None:
-            below = [x for x in lines[index + 1 :] if x.strip()]
+            # An afterthought under the sign-off ("Also, can I bring a colleague?") is not
+            # part of the signature, and must not hide the name below it.
+            below = [x for x in lines[index + 1 :] if x.strip() and not _is_prose(x)]
             return _Signature(sign_off, tuple(below[:_MAX_SIGNATURE_LINES]))
         if _SIGNATURE_DELIMITER.match(lines[index]):
             below = [x for x in lines[index + 1 :] if x.strip()]
@@ -531,10 +554,10 @@ def _self_described_rank(body: str) -> str | None:
         for spelling in _SPELLINGS:
             if spelling.pattern.match(rest):
                 return spelling.canonical
-        role = _ROLE.match(rest)
+        # Only a role straight after "I'm a" counts: "I'm a DC working with an analyst" is not one.
+        role = _take_role(rest) if _ROLE.match(rest) else None
         if role is not None:
-            found = _take_role(rest)
-            return found.canonical if found else None
+            return role.canonical
     return None
 
 

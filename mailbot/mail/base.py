@@ -23,6 +23,10 @@ class MailSource(Protocol):
         """Move a message that cannot be handled to the quarantine folder."""
         ...
 
+    def check(self) -> str:
+        """Connect and look at the inbox; a short description, or OperationalError."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -34,5 +38,9 @@ class MailSink(Protocol):
     """
 
     def deliver(self, sender: str, recipients: list[str], data: bytes) -> None: ...
+
+    def check(self) -> str:
+        """Connect (and log in); a short description, or OperationalError."""
+        ...
 
     def close(self) -> None: ...

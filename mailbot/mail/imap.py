@@ -80,9 +80,10 @@ class ImapSource:
         Bodies are read with BODY.PEEK[], so nothing is marked \\Seen.
         """
         with self._guard("searching for new mail"):
+            was_open = self._client is not None
             client = self._connection()
             epoch = self._epoch
-            if self._last_uid is not None:
+            if was_open:
                 self._refresh(client)
             uids = self._search_new(client)
             uidvalidity = self._uidvalidity

@@ -74,8 +74,8 @@ class MaildirSource:
             return self._box.get_folder(name)
         return self._box.add_folder(name)
 
-    def count(self) -> int:
-        return len(self._box)
+    def check(self) -> str:
+        return f"Maildir {self.path}: {len(self._box)} messages waiting"
 
     def close(self) -> None:
         self._box.close()
@@ -97,12 +97,10 @@ class MaildirSink:
         except OSError as exc:
             raise OperationalError(f"cannot write to the Maildir {self.path}: {exc}") from exc
 
-    def written(self) -> list[Path]:
-        """The files written so far, oldest first."""
-        return sorted(
-            (p for sub in ("new", "cur") for p in (self.path / sub).iterdir()),
-            key=lambda p: (p.stat().st_mtime, p.name),
-        )
+    def check(self) -> str:
+        if not (self.path / "new").is_dir():
+            raise OperationalError(f"the Maildir {self.path} has no new/ folder")
+        return f"Maildir {self.path}"
 
     def close(self) -> None:
         self._box.close()

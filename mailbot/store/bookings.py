@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from mailbot.domain import (
@@ -268,6 +268,10 @@ class Store:
             row.updated_at = now
             tx.session.add(row)
             return row.attempts
+
+    def count_bookings(self) -> int:
+        with Session(self.engine) as session:
+            return int(session.exec(select(func.count()).select_from(BookingRow)).one())
 
     def ledger(self) -> list[InboundRow]:
         with Session(self.engine, expire_on_commit=False) as session:
