@@ -1,0 +1,96 @@
+"""The `mailbot` command as an administrator runs it: exit codes and what it prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.harness import Workspace
+
+MAILBOT = [sys.executable, "-m", "mailbot"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*MAILBOT, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+
+
+def test_demo_processes_the_seeded_inbox_and_shows_the_table(tmp_path: Path) -> None:
+    result = run("demo", "--workspace", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "handled 12" in out
+    for outcome in ("confirmed", "waitlisted", "declined", "held", "duplicate"):
+        assert outcome in out
+    assert "Auto-Submitted: auto-replied" in out  # the out-of-office, recorded not answered
+    replies = list((tmp_path / "demo" / "outbox" / "new").iterdir())
+    assert len(replies) == 11
+    assert f"outbox/new/{replies[0].name}" in out
+
+    listed = run("bookings", "--config", str(tmp_path / "demo" / "config.toml"), "--format", "json")
+    records = json.loads(listed.stdout)
+    assert sum(r["status"] == "confirmed" for r in records) == 6
+    assert {r["status"] for r in records} == {"confirmed", "waitlisted", "declined", "held"}
+
+
+def test_check_reports_each_part_and_succeeds_on_a_maildir_workspace(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path)
+    result = run("check", "--config", str(ws.config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["ok", "ok", "ok", "ok"]
+    assert "database" in lines[1] and "0 bookings" in lines[1]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_check_exits_1_and_names_the_unreachable_server(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path)
+    port = _closed_port()
+    text = ws.config.read_text().replace(
+        'maildir = "inbox"',
+        f'host = "127.0.0.1"\nport = {port}\ntls = false\nusername = "bookings"\n'
+        'password_env = "TEST_IMAP_PASSWORD"',
+    )
+    ws.config.write_text(text)
+    result = run("check", "--config", str(ws.config), env={"TEST_IMAP_PASSWORD": "s3cret-pw"})
+    assert result.returncode == 1
+    assert "FAIL  inbox" in result.stdout and f"127.0.0.1:{port}" in result.stdout
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert result.stdout.count("ok ") >= 2  # configuration and database still reported
+
+
+def test_check_with_a_missing_password_variable_exits_2(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path)
+    text = ws.config.read_text().replace(
+        'maildir = "inbox"',
+        'host = "127.0.0.1"\ntls = false\nusername = "bookings"\npassword_env = "NO_SUCH_VAR_X"',
+    )
+    ws.config.write_text(text)
+    result = run("check", "--config", str(ws.config))
+    assert result.returncode == 2
+    assert "mailbox.password_env" in result.stderr and "NO_SUCH_VAR_X is not set" in result.stderr
+
+
+def test_unknown_command_option_is_a_usage_error() -> None:
+    assert run("bookings", "--format", "xml").returncode == 2
+
+
+def test_config_comes_from_the_environment_when_not_given(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path)
+    result = run("bookings", "--format", "json", env={"MAILBOT_CONFIG": str(ws.config)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
