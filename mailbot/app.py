@@ -111,6 +111,17 @@ class Mailbot:
         self.make_token = make_token
         self.outbox = Outbox(store)
 
+    def __enter__(self) -> Mailbot:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the mail edges (connections, folders); the store needs no closing."""
+        self.source.close()
+        self.sink.close()
+
     def poll(self, on_message: Callable[[str], None] | None = None) -> PollSummary:
         """Handle every new message, then send every due reply."""
         summary = PollSummary()
@@ -202,26 +213,17 @@ class Mailbot:
         now: datetime,
     ) -> tuple[LedgerEntry, bool]:
         sender_email = mail.sender.email if mail.sender else None
-        if isinstance(classification, Unusable):
+        if not isinstance(classification, Request):
+            set_aside = isinstance(classification, Unusable)
             entry = LedgerEntry(
                 mail.source_key,
                 mail.message_id,
                 sender_email,
-                Disposition.SET_ASIDE,
+                Disposition.SET_ASIDE if set_aside else Disposition.IGNORED,
                 classification.reason,
             )
             tx.apply(entry, None, (), sender_address=self._from_address, now=now)
-            return entry, True
-        if isinstance(classification, Automated):
-            entry = LedgerEntry(
-                mail.source_key,
-                mail.message_id,
-                sender_email,
-                Disposition.IGNORED,
-                classification.reason,
-            )
-            tx.apply(entry, None, (), sender_address=self._from_address, now=now)
-            return entry, False
+            return entry, set_aside
 
         event = choose_event(mail, self.settings.events)
         snapshot = tx.snapshot(event, classification.sender.email)

@@ -131,12 +131,8 @@ def poll(config: ConfigOption = None) -> None:
 
     with _exit_codes():
         settings = _settings(config)
-        bot = build_mailbot(settings)
-        try:
+        with build_mailbot(settings) as bot:
             summary = bot.poll()
-        finally:
-            bot.source.close()
-            bot.sink.close()
         out.print(summary.line(), markup=False, highlight=False)
         if summary.delivery.stopped_by:
             err.print(

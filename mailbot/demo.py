@@ -92,12 +92,8 @@ def run_demo(workspace: Path | None = None, now: datetime | None = None) -> Demo
     # The seeded mail arrived over the last couple of hours.
     config = create_workspace(workspace, moment - timedelta(hours=2))
     settings = load_settings(config)
-    bot = build_mailbot(settings)
-    try:
+    with build_mailbot(settings) as bot:
         summary = bot.poll()
-    finally:
-        bot.source.close()
-        bot.sink.close()
     replies = tuple(_written_replies(settings.resolve_path("outbox")))
     return DemoResult(config.parent, settings, summary.line(), replies)
 

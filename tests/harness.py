@@ -105,12 +105,8 @@ class Workspace:
         return bot
 
     def poll(self) -> PollSummary:
-        bot = self.bot()
-        try:
+        with self.bot() as bot:
             return bot.poll()
-        finally:
-            bot.source.close()
-            bot.sink.close()
 
     def all_replies(self) -> list[Reply]:
         replies = []
