@@ -122,19 +122,33 @@ class Mailbot:
         self.source.close()
         self.sink.close()
 
-    def poll(self, on_message: Callable[[str], None] | None = None) -> PollSummary:
-        """Handle every new message, then send every due reply."""
+    def poll(
+        self,
+        on_message: Callable[[str], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> PollSummary:
+        """Handle every new message, then send every due reply.
+
+        `should_stop` is asked between messages, so a stop never interrupts one; what was
+        queued is still sent before returning.
+        """
         summary = PollSummary()
-        summary.results.update(self.handle_inbox(on_message))
+        summary.results.update(self.handle_inbox(on_message, should_stop))
         summary.delivery = self.deliver()
         return summary
 
     def deliver(self) -> DeliverySummary:
         return deliver_pending(self.outbox, self.sink, self.clock)
 
-    def handle_inbox(self, on_message: Callable[[str], None] | None = None) -> Counter[str]:
+    def handle_inbox(
+        self,
+        on_message: Callable[[str], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Counter[str]:
         results: Counter[str] = Counter()
         for raw in self.source.fetch_new():
+            if should_stop():
+                break
             result = self.handle_isolated(raw)
             results[result] += 1
             if on_message is not None:

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mailbot.config import Settings, config_path, load_settings
@@ -132,13 +133,40 @@ def poll(config: ConfigOption = None) -> None:
     with _exit_codes():
         settings = _settings(config)
         with build_mailbot(settings) as bot:
-            summary = bot.poll()
+            if out.is_terminal:
+                with Progress(
+                    SpinnerColumn(),
+                    TextColumn("{task.description}"),
+                    TextColumn("{task.completed} messages"),
+                    TimeElapsedColumn(),
+                    console=out,
+                    transient=True,
+                ) as progress:
+                    task = progress.add_task("handling the inbox", total=None)
+                    summary = bot.poll(on_message=lambda _result: progress.advance(task))
+            else:
+                summary = bot.poll()
         out.print(summary.line(), markup=False, highlight=False)
         if summary.delivery.stopped_by:
             err.print(
                 f"mailbot: delivery paused, will retry: {summary.delivery.stopped_by}",
                 markup=False,
             )
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """The service: poll (IMAP IDLE where the server has it, else every poll_seconds) until
+    SIGINT or SIGTERM, then stop cleanly."""
+    from mailbot.service import StopSignal, run_service
+    from mailbot.wiring import build_mailbot
+
+    logging.getLogger("mailbot").setLevel(min(logging.INFO, logging.getLogger().level))
+    with _exit_codes():
+        settings = _settings(config)
+        stop = StopSignal()
+        stop.install()
+        run_service(lambda: build_mailbot(settings), settings.schedule.poll_seconds, stop)
 
 
 @app.command()

@@ -70,19 +70,11 @@ def _places_reason(snapshot: Snapshot, taken_now: int = 0) -> str:
     return f"{left} of {snapshot.event.capacity} places left"
 
 
-def _with_position(booking: BookingView, snapshot: Snapshot) -> BookingView:
-    if booking.status is not BookingStatus.WAITLISTED:
-        return booking
-    for position, waiting in enumerate(snapshot.waitlist, start=1):
-        if waiting.ref == booking.ref:
-            return replace(booking, waitlist_position=position)
-    return booking
-
-
 def _active_booking(snapshot: Snapshot) -> BookingView | None:
+    """The sender's live booking; the store has filled in its waitlist position."""
     for booking in snapshot.senders_bookings:
         if booking.status in ACTIVE_STATUSES:
-            return _with_position(booking, snapshot)
+            return booking
     return None
 
 
@@ -145,7 +137,7 @@ def _book(request: Request, snapshot: Snapshot, policy: Policy, new_ref: str) ->
             new_booking=booking,
             notices=(Notice(Outcome.CONFIRMED, booking),),
         )
-    position = len(snapshot.waitlist) + 1
+    position = snapshot.waitlist_length + 1
     booking = new_booking(BookingStatus.WAITLISTED, position)
     return Decision(
         Outcome.WAITLISTED,
@@ -170,7 +162,7 @@ def _cancel(request: Request, snapshot: Snapshot) -> Decision:
     notices = [Notice(Outcome.CANCELLED, cancelled)]
     reasons = [f"{existing.ref} cancelled by its holder (was {existing.status.value})"]
     if existing.status is BookingStatus.CONFIRMED:
-        promoted = next((b for b in snapshot.waitlist if b.ref != existing.ref), None)
+        promoted = next((b for b in snapshot.waitlist_head if b.ref != existing.ref), None)
         if promoted is not None:
             promoted_view = replace(
                 promoted, status=BookingStatus.CONFIRMED, waitlist_position=None

@@ -7,7 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from mailbot.errors import OperationalError, PermanentDeliveryError, TransientDeliveryError
+from mailbot.errors import (
+    OperationalError,
+    PermanentDeliveryError,
+    ServerUnavailableError,
+    TransientDeliveryError,
+)
 from mailbot.mail.base import MailSink
 from mailbot.store.outbox import FAILED, Outbox
 
@@ -37,6 +42,11 @@ def deliver_pending(
             outbox.mark_failed(claimed, clock(), str(exc))
             failed += 1
             log.warning("delivery of %s failed for good: %s", claimed.message_id, exc)
+        except ServerUnavailableError as exc:
+            if outbox.release(claimed, clock(), str(exc)) == FAILED:
+                failed += 1
+            log.warning("mail server unavailable, delivery paused: %s", exc)
+            return DeliverySummary(sent, deferred, failed, requeued, stopped_by=str(exc))
         except (TransientDeliveryError, OperationalError) as exc:
             if outbox.mark_retry(claimed, clock(), str(exc)) == FAILED:
                 failed += 1

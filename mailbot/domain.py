@@ -176,8 +176,9 @@ class Snapshot:
 
     event: EventInfo
     confirmed_count: int
-    waitlist: tuple[BookingView, ...]  # in arrival order
-    senders_bookings: tuple[BookingView, ...]  # this sender's bookings for the event, newest first
+    waitlist_length: int
+    waitlist_head: tuple[BookingView, ...]  # the first few waiting, in arrival order
+    senders_bookings: tuple[BookingView, ...]  # this sender's, newest first, with positions
 
     @property
     def places_left(self) -> int:

@@ -28,5 +28,10 @@ class TransientDeliveryError(OperationalError):
     """Delivery failed in a way that may succeed later (4xx, connection lost)."""
 
 
+class ServerUnavailableError(TransientDeliveryError):
+    """The server could not be reached or would not take mail at all (connection refused,
+    421): the mail itself was not at fault and waits for the server, not for a backoff."""
+
+
 class PermanentDeliveryError(MailbotError):
     """The server refused the mail for good (5xx, refused recipient)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -55,7 +55,11 @@ def state(
     mine: tuple[BookingView, ...] = (),
 ) -> Snapshot:
     return Snapshot(
-        event=EVENT, confirmed_count=confirmed, waitlist=waitlist, senders_bookings=mine
+        event=EVENT,
+        confirmed_count=confirmed,
+        waitlist_length=len(waitlist),
+        waitlist_head=waitlist[:2],
+        senders_bookings=mine,
     )
 
 
@@ -201,7 +205,7 @@ def test_booking_rules(case: Case) -> None:
 
 
 def test_duplicate_restates_the_existing_booking_with_its_waitlist_position() -> None:
-    mine = booking("WA2-BBB", BookingStatus.WAITLISTED, OFFICER)
+    mine = replace(booking("WA2-BBB", BookingStatus.WAITLISTED, OFFICER), waitlist_position=2)
     waiting = (WAITING[0], mine)
     decision = decide(request(), state(3, waiting, (mine,)), POLICY, NOW, "NEW-REF")
     notice = decision.notices[0]

@@ -18,6 +18,7 @@ from mailbot.store.database import connect, schema_is_current
 from mailbot.store.outbox import QUEUED, SENDING, Outbox, retry_delay
 from mailbot.store.tables import OutboxRow
 from tests.harness import Workspace, eml
+from tests.realmail import officer_request
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -188,3 +189,19 @@ def test_concurrent_processes_never_book_one_place_too_many(
             assert found is not None
             positions.append(int(found.group(1)))
     assert sorted(positions) == list(range(1, WORKERS * REQUESTS_EACH - CAPACITY + 1))
+
+
+def test_a_waitlisted_officer_asking_again_is_told_their_current_position(
+    tmp_path: Path, database_url: str
+) -> None:
+    ws = Workspace(tmp_path, capacity=1, database_url=database_url)
+    ws.deliver(*(officer_request(i) for i in range(4)))
+    ws.poll()
+    ws.new_replies()
+    again = officer_request(2).replace(b"<request-2@", b"<request-2-again@")
+    ws.deliver(again)
+    ws.poll()
+    (reply,) = ws.new_replies()
+    assert reply.outcome == "duplicate" and reply.to == "officer2@lancashire.police.uk"
+    body = reply.message.get_body(("plain",))
+    assert body is not None and "on the waiting list: you are number 2" in body.get_content()

@@ -27,6 +27,11 @@ class MailSource(Protocol):
         """Connect and look at the inbox; a short description, or OperationalError."""
         ...
 
+    def wait_for_new(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds for new mail; True if some may have arrived.
+        Callers fetch afterwards whatever it says."""
+        ...
+
     def close(self) -> None: ...
 
 

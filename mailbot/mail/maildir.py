@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import mailbox
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from mailbot.errors import OperationalError
 
 log = logging.getLogger("mailbot.maildir")
 _KEY_PREFIX = "maildir:"
+_WAIT_INTERVAL = 0.25
 
 
 class MaildirSource:
@@ -27,6 +29,7 @@ class MaildirSource:
         self.path = path
         self.processed_folder = processed_folder
         self.quarantine_folder = quarantine_folder
+        self._seen: set[str] = set()
         try:
             self._box = mailbox.Maildir(path, factory=None, create=True)
         except OSError as exc:
@@ -38,12 +41,27 @@ class MaildirSource:
             keys = sorted(self._box.keys(), key=self._delivery_order)
         except OSError as exc:
             raise OperationalError(f"cannot read the Maildir {self.path}: {exc}") from exc
+        self._seen = set(keys)
         for key in keys:
             try:
                 data = self._box.get_bytes(key)
             except (KeyError, FileNotFoundError):
                 continue  # another process moved it meanwhile
             yield RawMessage(_KEY_PREFIX + key, data)
+
+    def wait_for_new(self, timeout: float) -> bool:
+        """Look for files not seen by the last fetch, a few times a second."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if set(self._box.keys()) - self._seen:
+                    return True
+            except OSError as exc:
+                raise OperationalError(f"cannot read the Maildir {self.path}: {exc}") from exc
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(_WAIT_INTERVAL, remaining))
 
     def _delivery_order(self, key: str) -> tuple[float, str]:
         try:

@@ -15,6 +15,7 @@ from mailbot.errors import (
     MailbotError,
     OperationalError,
     PermanentDeliveryError,
+    ServerUnavailableError,
     TransientDeliveryError,
 )
 
@@ -221,10 +222,10 @@ class SmtpSink:
         if isinstance(exc, aiosmtplib.SMTPResponseException):
             text = self._redact(f"{exc.code} {exc.message}")
             if _is_temporary(exc.code):
-                return TransientDeliveryError(f"{where} is not accepting mail now: {text}")
+                return ServerUnavailableError(f"{where} is not accepting mail now: {text}")
             return OperationalError(f"{where} refused the SMTP session: {text}")
         if isinstance(exc, OSError):
-            return TransientDeliveryError(self._redact(f"cannot talk to {where}: {exc}"))
+            return ServerUnavailableError(self._redact(f"cannot talk to {where}: {exc}"))
         return OperationalError(self._redact(f"SMTP set-up with {where} failed: {exc}"))
 
     async def _check(self) -> None:
@@ -365,6 +366,8 @@ class SmtpSink:
         text = self._redact(f"{self._where} {what}: {exc.code} {exc.message}")
         if exc.code >= 500:
             return PermanentDeliveryError(text)
+        if exc.code == _SERVICE_CLOSING:
+            return ServerUnavailableError(text)
         # 4xx, and anything that is not a proper reply code, may well work later.
         return TransientDeliveryError(text)
 

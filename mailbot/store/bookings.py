@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, and_, func, or_
 from sqlmodel import Session, col, select
 
 from mailbot.domain import (
@@ -22,6 +22,7 @@ from mailbot.domain import (
 from mailbot.store.tables import AuditRow, BookingRow, EventRow, FailureRow, InboundRow, OutboxRow
 
 SYSTEM_ACTOR = "system"
+_WAITLIST_HEAD = 2  # enough to promote someone other than the canceller
 
 
 @dataclass(frozen=True)
@@ -84,44 +85,66 @@ class Transaction:
         return row
 
     def snapshot(self, event: EventInfo, email: str) -> Snapshot:
-        """The state the rules need, read after the event's lock is held."""
+        """The state the rules need, read after the event's lock is held.
+
+        Counts are done by the database, so the cost does not grow with the bookings held.
+        """
         row = self.lock_event(event.slug)
-        current = EventInfo(
-            slug=event.slug,
-            title=event.title,
-            starts_at=event.starts_at,
-            ends_at=event.ends_at,
-            venue=event.venue,
-            capacity=row.capacity,
-        )
-        bookings = self.session.exec(
-            select(BookingRow).where(
+        confirmed = self._count(event.slug, BookingStatus.CONFIRMED)
+        waiting = self._count(event.slug, BookingStatus.WAITLISTED)
+        head = self.session.exec(
+            select(BookingRow)
+            .where(
                 BookingRow.event_slug == event.slug,
-                col(BookingRow.status).in_(
-                    [BookingStatus.CONFIRMED.value, BookingStatus.WAITLISTED.value]
-                ),
+                BookingRow.status == BookingStatus.WAITLISTED.value,
             )
+            .order_by(col(BookingRow.created_at), col(BookingRow.id))
+            .limit(_WAITLIST_HEAD)
         ).all()
-        confirmed = sum(1 for b in bookings if b.status == BookingStatus.CONFIRMED.value)
-        waiting = sorted(
-            (b for b in bookings if b.status == BookingStatus.WAITLISTED.value),
-            key=lambda b: (b.created_at, b.id or 0),
-        )
-        waitlist = tuple(
-            replace(booking_view(b), waitlist_position=position)
-            for position, b in enumerate(waiting, start=1)
-        )
         senders = self.session.exec(
             select(BookingRow)
             .where(BookingRow.event_slug == event.slug, BookingRow.email == email)
             .order_by(col(BookingRow.created_at).desc(), col(BookingRow.id).desc())
         ).all()
         return Snapshot(
-            event=current,
+            event=replace(event, capacity=row.capacity),
             confirmed_count=confirmed,
-            waitlist=waitlist,
-            senders_bookings=tuple(booking_view(b) for b in senders),
+            waitlist_length=waiting,
+            waitlist_head=tuple(
+                replace(booking_view(b), waitlist_position=position)
+                for position, b in enumerate(head, start=1)
+            ),
+            senders_bookings=tuple(self._with_position(b) for b in senders),
         )
+
+    def _count(self, slug: str, status: BookingStatus) -> int:
+        statement = (
+            select(func.count())
+            .select_from(BookingRow)
+            .where(BookingRow.event_slug == slug, BookingRow.status == status.value)
+        )
+        return int(self.session.exec(statement).one())
+
+    def _with_position(self, row: BookingRow) -> BookingView:
+        view = booking_view(row)
+        if view.status is not BookingStatus.WAITLISTED:
+            return view
+        ahead = self.session.exec(
+            select(func.count())
+            .select_from(BookingRow)
+            .where(
+                BookingRow.event_slug == row.event_slug,
+                BookingRow.status == BookingStatus.WAITLISTED.value,
+                or_(
+                    col(BookingRow.created_at) < row.created_at,
+                    and_(
+                        col(BookingRow.created_at) == row.created_at,
+                        col(BookingRow.id) < (row.id or 0),
+                    ),
+                ),
+            )
+        ).one()
+        return replace(view, waitlist_position=int(ahead) + 1)
 
     def unused_ref(self, make_ref: Callable[[], str]) -> str:
         for _ in range(50):

@@ -135,6 +135,27 @@ class Outbox:
         )
         return QUEUED
 
+    def release(self, claimed: Claimed, now: datetime, error: str) -> str:
+        """Give a mail back untried: the server was unavailable, so this attempt does not
+        count and it is due again at once (the caller decides when to try the server)."""
+        if now - claimed.created_at >= GIVE_UP_AFTER:
+            self.mark_failed(claimed, now, f"server unavailable for too long: {error}")
+            return FAILED
+        with self.store.transaction() as tx:
+            tx.session.execute(
+                update(OutboxRow)
+                .where(col(OutboxRow.id) == claimed.id, col(OutboxRow.claimed_by) == self.identity)
+                .values(
+                    status=QUEUED,
+                    claimed_by=None,
+                    claimed_at=None,
+                    last_error=error,
+                    attempts=claimed.attempts - 1,
+                    next_attempt_at=now,
+                )
+            )
+        return QUEUED
+
     def _finish(
         self,
         claimed: Claimed,
