@@ -1,0 +1,218 @@
+"""Benchmark: a burst of booking requests end to end against the protocol floor, peak memory,
+and the cost of an idle poll as handled mail accumulates.
+
+Run: .venv/bin/python -m bench.burst [--requests 2000] [--handled 50000]
+It starts a private Dovecot and an aiosmtpd server on loopback (as the tests do) and prints a
+Markdown table for docs/performance.md. Times are wall-clock on a noisy machine: read the
+ratios, which compare runs made minutes apart on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosmtplib
+from imapclient import IMAPClient
+from sqlalchemy import insert
+
+from mailbot.config import load_settings
+from mailbot.store.database import connect
+from mailbot.store.tables import InboundRow, OutboxRow
+from mailbot.wiring import build_mailbot
+from tests.realmail import PASSWORD_ENV, RealMailbot, officer_request
+from tests.servers.dovecot import PrivateDovecot
+from tests.servers.smtp import LoopbackSmtpServer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def floor_fetch(dovecot: PrivateDovecot, user: str) -> float:
+    """imapclient alone: log in, search, fetch every message with BODY.PEEK[] in batches."""
+    started = time.perf_counter()
+    client = IMAPClient("127.0.0.1", port=dovecot.port, ssl=False, timeout=30)
+    client.login(user, dovecot.password)
+    client.select_folder("INBOX")
+    uids = client.search("ALL")
+    fetched = 0
+    for start in range(0, len(uids), 500):
+        fetched += len(client.fetch(uids[start : start + 500], ["BODY.PEEK[]"]))
+    client.logout()
+    assert fetched == len(uids)
+    return time.perf_counter() - started
+
+
+def floor_send(port: int, count: int, sample: bytes) -> float:
+    """aiosmtplib alone: the same number of replies over one connection."""
+
+    async def send_all() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await client.connect()
+        for _ in range(count):
+            await client.sendmail("bookings@example.ac.uk", ["a@lancashire.police.uk"], sample)
+        await client.quit()
+
+    started = time.perf_counter()
+    asyncio.run(send_all())
+    return time.perf_counter() - started
+
+
+def run_poll(bot: RealMailbot) -> tuple[float, float, str]:
+    """`mailbot poll` as a process: wall time, peak RSS in MB, and its summary line."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    result = subprocess.run(
+        bot.command("poll"), capture_output=True, text=True, env=bot.env, timeout=1800
+    )
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if result.returncode != 0:
+        raise SystemExit(result.stderr)
+    return elapsed, max(peak, before) / 1024, result.stdout.strip()
+
+
+def start_up_time(bot: RealMailbot) -> float:
+    started = time.perf_counter()
+    subprocess.run(bot.command("bookings", "--format", "json"), capture_output=True, env=bot.env)
+    return time.perf_counter() - started
+
+
+def idle_poll_cost(bot: RealMailbot, repeats: int = 50) -> float:
+    """Median seconds of one poll that finds nothing, on an open connection."""
+    os.environ[PASSWORD_ENV] = bot.dovecot.password
+    with build_mailbot(load_settings(bot.config)) as mailbot:
+        mailbot.poll()
+        samples = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            summary = mailbot.poll()
+            samples.append(time.perf_counter() - started)
+            assert summary.handled == 0
+    return statistics.median(samples)
+
+
+def add_handled(bot: RealMailbot, dovecot: PrivateDovecot, count: int) -> None:
+    """`count` handled messages: in the Processed folder, the ledger and the sent outbox."""
+    client = dovecot.client(bot.user)
+    if not client.folder_exists("Processed"):
+        client.create_folder("Processed")
+    client.logout()
+    folder = dovecot.root / "mail" / bot.user / ".Processed" / "new"
+    sample = officer_request(0)
+    for index in range(count):
+        (folder / f"{1_700_000_000 + index}.bench{index}.host").write_bytes(sample)
+    if os.geteuid() == 0:  # Dovecot's mail processes run as nobody here
+        for path in folder.iterdir():
+            shutil.chown(path, "nobody")
+    engine = connect(bot.database_url)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(InboundRow),
+            [
+                {
+                    "source_key": f"bench:{i}",
+                    "message_id": f"<bench-{i}@lancashire.police.uk>",
+                    "disposition": "answered",
+                    "outcome": "confirmed",
+                    "reason": "",
+                    "handled_at": now,
+                }
+                for i in range(count)
+            ],
+        )
+        connection.execute(
+            insert(OutboxRow),
+            [
+                {
+                    "message_id": f"<mailbot.bench{i}@example.ac.uk>",
+                    "outcome": "confirmed",
+                    "sender": "bookings@example.ac.uk",
+                    "recipient": "a@lancashire.police.uk",
+                    "data": b"x",
+                    "status": "sent",
+                    "attempts": 1,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "sent_at": now,
+                }
+                for i in range(count)
+            ],
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--handled", type=int, default=50_000)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="mailbot-bench-"))
+    dovecot = PrivateDovecot()
+    dovecot.start()
+    smtp = LoopbackSmtpServer()
+    smtp.start()
+    try:
+        user = dovecot.new_user()
+        bot = RealMailbot(work, dovecot, user, smtp, capacity=args.requests // 2)
+        client = dovecot.client(user)
+        for index in range(args.requests):
+            client.append("INBOX", officer_request(index))
+        client.logout()
+
+        fetch = floor_fetch(dovecot, user)
+        sample = (REPO / "tests" / "mail" / "01-officer-wmp.eml").read_bytes()
+        send = floor_send(smtp.port, args.requests, sample)
+        floor = fetch + send
+        startup = start_up_time(bot)
+        elapsed, peak_mb, summary = run_poll(bot)
+        assert len(smtp.messages) == args.requests * 2, len(smtp.messages)
+        pipeline = elapsed - startup
+
+        (work / "idle").mkdir()
+        empty = RealMailbot(work / "idle", dovecot, dovecot.new_user(), smtp)
+        idle_empty = idle_poll_cost(empty)
+        add_handled(empty, dovecot, args.handled)
+        idle_full = idle_poll_cost(empty)
+    finally:
+        smtp.stop()
+        dovecot.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    n = args.requests
+    print(f"## Burst of {n} requests ({datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores)\n")
+    print(f"`mailbot poll` said: {summary}\n")
+    print("| measure | seconds | per request | ratio to floor |")
+    print("| --- | --- | --- | --- |")
+    print(f"| floor: imapclient fetch | {fetch:.2f} | {fetch / n * 1000:.2f} ms | |")
+    print(f"| floor: aiosmtplib send, one connection | {send:.2f} | {send / n * 1000:.2f} ms | |")
+    print(f"| floor total | {floor:.2f} | {floor / n * 1000:.2f} ms | 1.0 |")
+    print(
+        f"| mailbot poll, whole process | {elapsed:.2f} | {elapsed / n * 1000:.2f} ms | "
+        f"{elapsed / floor:.1f} |"
+    )
+    print(
+        f"| mailbot poll less start-up ({startup:.2f} s) | {pipeline:.2f} | "
+        f"{pipeline / n * 1000:.2f} ms | {pipeline / floor:.1f} |"
+    )
+    print(f"\nPeak memory (max RSS) of `mailbot poll`: {peak_mb:.0f} MB\n")
+    print("| idle poll (open connection, nothing new) | median ms |")
+    print("| --- | --- |")
+    print(f"| 0 handled messages | {idle_empty * 1000:.2f} |")
+    print(f"| {args.handled:,} handled messages | {idle_full * 1000:.2f} |")
+    print(f"| ratio | {idle_full / idle_empty:.2f} |")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
