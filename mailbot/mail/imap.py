@@ -21,6 +21,7 @@ _BODY = b"BODY[]"
 _ANNOUNCEMENTS = frozenset({b"EXISTS", b"RECENT"})
 # Without IDLE, how often wait_for_new asks the server for news.
 _POLL_INTERVAL = 5.0
+_MOVE_BATCH = 50
 # Everything imapclient, imaplib and the socket layer raise when a server misbehaves, refuses
 # us or goes away (ssl.SSLError and socket.timeout are OSErrors; imapclient's errors are
 # imaplib's). EOFError covers a connection closed in the middle of a reply.
@@ -68,6 +69,11 @@ class ImapSource:
         self._uidvalidity: int | None = None
         self._last_uid: int | None = None  # None: the next fetch does a full search
         self._known_folders: set[str] = set()
+        # Moves wait here and go as one command per folder: a round trip per message was
+        # the slowest step of a burst. Losing them in a crash only means the message is
+        # seen again, and the ledger knows it.
+        self._pending_moves: dict[str, list[int]] = {}
+        self._pending_uidvalidity: int | None = None
 
     def __repr__(self) -> str:
         return f"ImapSource({self.username}@{self.host}:{self.port}/{self.folder})"
@@ -97,6 +103,8 @@ class ImapSource:
                         f"IMAP {self.host}:{self.port}: connection was reset during a fetch"
                     )
                 bodies = self._client.fetch(batch, ["BODY.PEEK[]"])
+            if start:
+                self.flush()
             for uid in batch:
                 item = bodies.get(uid)
                 if item is None or _BODY not in item:
@@ -107,17 +115,36 @@ class ImapSource:
                     source_key=f"imap:{self.folder}:{uidvalidity}:{uid}",
                     data=bytes(item[_BODY]),
                 )
+        self.flush()
 
     def mark_handled(self, source_key: str) -> None:
-        """Move a handled message to the processed folder."""
-        self._move(source_key, self.processed_folder, "moving a message to processed")
+        """Move a handled message to the processed folder (batched; see `flush`)."""
+        self._queue_move(source_key, self.processed_folder)
 
     def set_aside(self, source_key: str) -> None:
-        """Move a message that cannot be handled to the quarantine folder."""
-        self._move(source_key, self.quarantine_folder, "moving a message to quarantine")
+        """Move a message that cannot be handled to the quarantine folder (batched)."""
+        self._queue_move(source_key, self.quarantine_folder)
+
+    def flush(self) -> None:
+        """Carry out the moves queued so far. Called after each fetched batch, before
+        waiting and on close, and whenever enough have queued up."""
+        pending, self._pending_moves = self._pending_moves, {}
+        if not pending:
+            return
+        with self._guard("moving handled messages"):
+            client = self._connection()
+            if self._pending_uidvalidity != self._uidvalidity:
+                log.debug("%s changed since the moves were queued; none made", self.folder)
+                return
+            for destination, uids in pending.items():
+                self._move(client, uids, destination)
 
     def close(self) -> None:
-        """Log out if connected. Never raises: the connection may already be gone."""
+        """Make the queued moves and log out. Never raises: the connection may be gone."""
+        try:
+            self.flush()
+        except OperationalError:
+            log.info("queued moves not made; the messages will be seen and moved again")
         client, self._client = self._client, None
         if client is None:
             return
@@ -145,6 +172,7 @@ class ImapSource:
         that lands just before IDLE starts can go unannounced, so always fetch_new afterwards.
         """
         deadline = time.monotonic() + max(0.0, timeout)
+        self.flush()
         with self._guard("waiting for new mail"):
             client = self._connection()
             if self._server_supports("IDLE"):
@@ -241,29 +269,37 @@ class ImapSource:
 
     # -- moving ------------------------------------------------------------------------------
 
-    def _move(self, source_key: str, destination: str, action: str) -> None:
+    def _queue_move(self, source_key: str, destination: str) -> None:
         folder, uidvalidity, uid = _parse_key(source_key)
-        with self._guard(action):
-            client = self._connection()
-            if folder != self.folder or uidvalidity != self._uidvalidity:
-                log.debug("%s is not from the current %s; nothing to move", source_key, self.folder)
-                return
-            if not client.search(["UID", str(uid)]):
-                log.debug("%s is no longer in %s; nothing to move", source_key, self.folder)
-                return
-            self._ensure_folder(client, destination)
-            if self._server_supports("MOVE"):
-                client.move([uid], destination)
-            else:
-                self._copy_then_expunge(client, uid, destination)
-        log.debug("moved %s to %s", source_key, destination)
+        if folder != self.folder or uidvalidity != self._uidvalidity:
+            log.debug("%s is not from the current %s; nothing to move", source_key, self.folder)
+            return
+        if self._pending_moves and self._pending_uidvalidity != uidvalidity:
+            self._pending_moves = {}
+        self._pending_uidvalidity = uidvalidity
+        self._pending_moves.setdefault(destination, []).append(uid)
+        if sum(len(uids) for uids in self._pending_moves.values()) >= _MOVE_BATCH:
+            self.flush()
 
-    def _copy_then_expunge(self, client: Any, uid: int, destination: str) -> None:
+    def _move(self, client: Any, uids: list[int], destination: str) -> None:
+        wanted = ",".join(str(uid) for uid in sorted(set(uids)))
+        present = sorted(int(uid) for uid in client.search(["UID", wanted]))
+        if not present:
+            log.debug("none of %d message(s) is still in %s", len(uids), self.folder)
+            return
+        self._ensure_folder(client, destination)
+        if self._server_supports("MOVE"):
+            client.move(present, destination)
+        else:
+            self._copy_then_expunge(client, present, destination)
+        log.debug("moved %d message(s) to %s", len(present), destination)
+
+    def _copy_then_expunge(self, client: Any, uids: list[int], destination: str) -> None:
         # COPY raises if it fails, so a message is only ever flagged after it has been copied.
-        client.copy([uid], destination)
-        client.add_flags([uid], [b"\\Deleted"], silent=True)
+        client.copy(uids, destination)
+        client.add_flags(uids, [b"\\Deleted"], silent=True)
         if self._server_supports("UIDPLUS"):
-            client.uid_expunge([uid])
+            client.uid_expunge(uids)
         else:
             # Without UIDPLUS only a plain EXPUNGE exists; it also removes messages someone
             # else flagged \Deleted in this folder, which is what that flag asks for.
