@@ -31,30 +31,40 @@ class DeliverySummary:
 def deliver_pending(
     outbox: Outbox, sink: MailSink, clock: Callable[[], datetime]
 ) -> DeliverySummary:
-    """Send every due mail. A connection-level failure stops the drain (the rest would fail
-    the same way) and leaves everything queued for the next run."""
+    """Send every due mail. A mail the server turns away for now waits with backoff; when the
+    server itself is unavailable, or sending cannot work at all, the drain stops and
+    everything stays queued for the next run."""
     requeued = outbox.requeue_abandoned(clock())
     sent = deferred = failed = 0
-    while (claimed := outbox.claim_next(clock())) is not None:
-        try:
-            sink.deliver(claimed.sender, [claimed.recipient], claimed.data)
-        except PermanentDeliveryError as exc:
-            outbox.mark_failed(claimed, clock(), str(exc))
-            failed += 1
-            log.warning("delivery of %s failed for good: %s", claimed.message_id, exc)
-        except ServerUnavailableError as exc:
-            if outbox.release(claimed, clock(), str(exc)) == FAILED:
+    while batch := outbox.claim(clock()):
+        for index, claimed in enumerate(batch):
+            try:
+                sink.deliver(claimed.sender, [claimed.recipient], claimed.data)
+            except PermanentDeliveryError as exc:
+                outbox.mark_failed(claimed, clock(), str(exc))
                 failed += 1
-            log.warning("mail server unavailable, delivery paused: %s", exc)
-            return DeliverySummary(sent, deferred, failed, requeued, stopped_by=str(exc))
-        except (TransientDeliveryError, OperationalError) as exc:
-            if outbox.mark_retry(claimed, clock(), str(exc)) == FAILED:
-                failed += 1
-            else:
-                deferred += 1
-            log.warning("delivery of %s deferred: %s", claimed.message_id, exc)
-            return DeliverySummary(sent, deferred, failed, requeued, stopped_by=str(exc))
-        else:
+                log.warning("delivery of %s failed for good: %s", claimed.message_id, exc)
+                continue
+            except ServerUnavailableError as exc:
+                log.warning("mail server unavailable, delivery paused: %s", exc)
+                for untried in batch[index:]:
+                    if outbox.release(untried, clock(), str(exc)) == FAILED:
+                        failed += 1
+                return DeliverySummary(sent, deferred, failed, requeued, stopped_by=str(exc))
+            except TransientDeliveryError as exc:
+                # This mail only (a 4xx for it, or its connection dropped): later, with backoff.
+                if outbox.mark_retry(claimed, clock(), str(exc)) == FAILED:
+                    failed += 1
+                else:
+                    deferred += 1
+                log.warning("delivery of %s deferred: %s", claimed.message_id, exc)
+                continue
+            except OperationalError as exc:
+                # Not the mail's fault (a rejected login, a full disk): stop and keep it queued.
+                log.warning("delivery stopped: %s", exc)
+                for untried in batch[index:]:
+                    outbox.release(untried, clock(), str(exc))
+                return DeliverySummary(sent, deferred, failed, requeued, stopped_by=str(exc))
             outbox.mark_sent(claimed, clock())
             sent += 1
             log.info("sent %s to %s", claimed.message_id, _masked(claimed.recipient))

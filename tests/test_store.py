@@ -80,16 +80,33 @@ def test_outbox_claim_retry_and_send_keep_one_message_id(database_url: str) -> N
     store = Store(connect(database_url))
     outbox = Outbox(store)
     _queue_one(store)
-    first = outbox.claim_next(T0)
-    assert first is not None and first.attempts == 1
-    assert outbox.claim_next(T0) is None, "a claimed mail is not handed out twice"
+    (first,) = outbox.claim(T0)
+    assert first.attempts == 1
+    assert outbox.claim(T0) == [], "a claimed mail is not handed out twice"
     outbox.mark_retry(first, T0, "451 try later")
-    assert outbox.claim_next(T0) is None, "not due before its retry time"
-    second = outbox.claim_next(T0 + retry_delay(1))
-    assert second is not None
+    assert outbox.claim(T0) == [], "not due before its retry time"
+    (second,) = outbox.claim(T0 + retry_delay(1))
     assert second.message_id == first.message_id and second.attempts == 2
     outbox.mark_sent(second, T0 + retry_delay(1))
     assert outbox.counts() == {"sent": 1}
+
+
+def test_claims_come_in_batches_oldest_first(database_url: str) -> None:
+    store = Store(connect(database_url))
+    for index in range(25):
+        _queue_one(store, f"<mailbot.b{index}@example.ac.uk>")
+    outbox = Outbox(store)
+    first = outbox.claim(T0, limit=20)
+    assert [c.message_id for c in first][:2] == [
+        "<mailbot.b0@example.ac.uk>",
+        "<mailbot.b1@example.ac.uk>",
+    ]
+    assert len(first) == 20 and len(outbox.claim(T0, limit=20)) == 5
+    released = first[5]
+    outbox.release(released, T0, "server unavailable")
+    (again,) = outbox.claim(T0)
+    assert again.message_id == released.message_id
+    assert again.attempts == 1, "a release does not use up an attempt"
 
 
 def test_outbox_gives_up_after_two_days_of_transient_failures(database_url: str) -> None:
@@ -97,8 +114,7 @@ def test_outbox_gives_up_after_two_days_of_transient_failures(database_url: str)
     outbox = Outbox(store)
     _queue_one(store)
     later = T0 + timedelta(days=2, minutes=1)
-    claimed = outbox.claim_next(later)
-    assert claimed is not None
+    (claimed,) = outbox.claim(later)
     assert outbox.mark_retry(claimed, later, "421 shutting down") == "failed"
     assert outbox.counts() == {"failed": 1}
 
@@ -110,19 +126,19 @@ def test_mail_left_sending_by_a_dead_process_is_requeued(database_url: str) -> N
     dead.start()
     dead.join()
     outbox_of_dead = Outbox(store, identity=f"{socket.gethostname()}:{dead.pid}")
-    assert outbox_of_dead.claim_next(T0) is not None
+    assert len(outbox_of_dead.claim(T0)) == 1
 
     alive = Outbox(store)
-    assert alive.claim_next(T0) is None
+    assert alive.claim(T0) == []
     assert alive.requeue_abandoned(T0 + timedelta(seconds=1)) == 1
-    again = alive.claim_next(T0 + timedelta(seconds=1))
-    assert again is not None and again.attempts == 2
+    (again,) = alive.claim(T0 + timedelta(seconds=1))
+    assert again.attempts == 2
 
 
 def test_a_live_claim_elsewhere_is_left_alone_until_its_lease_expires(database_url: str) -> None:
     store = Store(connect(database_url))
     _queue_one(store)
-    Outbox(store, identity="another-host.example:4242").claim_next(T0)
+    Outbox(store, identity="another-host.example:4242").claim(T0)
     here = Outbox(store)
     assert here.requeue_abandoned(T0 + timedelta(minutes=5)) == 0
     assert here.requeue_abandoned(T0 + timedelta(minutes=11)) == 1
