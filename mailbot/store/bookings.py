@@ -69,15 +69,11 @@ class Transaction:
         self.session = session
 
     def already_handled(self, source_key: str, message_id: str | None) -> InboundRow | None:
-        """The ledger row for this message, by source key or, failing that, Message-ID."""
-        found = self.session.exec(
-            select(InboundRow).where(InboundRow.source_key == source_key)
-        ).first()
-        if found is None and message_id:
-            found = self.session.exec(
-                select(InboundRow).where(InboundRow.message_id == message_id)
-            ).first()
-        return found
+        """The ledger row for this message, by source key or by Message-ID."""
+        matches = col(InboundRow.source_key) == source_key
+        if message_id:
+            matches = or_(matches, col(InboundRow.message_id) == message_id)
+        return self.session.exec(select(InboundRow).where(matches).limit(1)).first()
 
     def lock_event(self, slug: str) -> EventRow:
         statement = select(EventRow).where(EventRow.slug == slug).with_for_update()
