@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from mailbot.render import make_environment
 from mailbot.store.bookings import Store
 from mailbot.store.database import connect
 from tests.harness import Workspace, eml
@@ -187,3 +189,30 @@ def test_poll_and_bookings_commands(tmp_path: Path) -> None:
     lines = as_csv.stdout.strip().splitlines()
     assert lines[0] == "ref,event,status,email,name,rank,force,created_at"
     assert len(lines) == 2 and "tom.halloran@lancashire.police.uk" in lines[1]
+
+
+def test_a_message_that_keeps_crashing_is_set_aside_after_max_failures(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(Path(__file__).parent.parent / "templates", templates)
+    confirmed = templates / "confirmed.txt.j2"
+    # A template bug that only Tom's booking trips over: his message crashes every time.
+    confirmed.write_text(
+        '{% if booking.email.startswith("tom.") %}{{ booking.no_such_field }}{% endif %}'
+        + confirmed.read_text()
+    )
+    ws = Workspace(tmp_path / "ws", capacity=5)
+    ws.deliver(eml("02-officer-lancs.eml"), eml("01-officer-wmp.eml"))
+    results = []
+    for _ in range(3):
+        with ws.bot() as bot:
+            bot.templates = make_environment(templates)
+            results.append(dict(bot.poll().results))
+    assert results[0] == {"failed": 1, "confirmed": 1}, "the next message is not blocked"
+    assert results[1] == {"failed": 1}
+    assert results[2] == {"set aside": 1}
+    assert [r.to for r in ws.new_replies()] == ["jane.smith@westmidlands.police.uk"]
+    assert ws.folder_count("Quarantine") == 1 and len(ws.inbox) == 0
+    store = Store(connect(ws.settings.database_url()))
+    (set_aside,) = [row for row in store.ledger() if row.disposition == "set-aside"]
+    assert set_aside.reason.startswith("failed 3 times, last: UndefinedError")
+    assert statuses(ws) == {"jane.smith@westmidlands.police.uk": "confirmed"}
