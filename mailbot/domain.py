@@ -38,8 +38,11 @@ ACTIVE_STATUSES = frozenset({BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, 
 class Intent(StrEnum):
     """What a human sender wants."""
 
-    BOOK = "book"
-    CANCEL = "cancel"
+    BOOK = "book"  # a place for themselves (and perhaps named colleagues)
+    CANCEL = "cancel"  # give up their place (words, or a calendar decline)
+    AMEND = "amend"  # dietary or access needs for an existing booking
+    QUESTION = "question"  # something for the organiser to answer
+    ACKNOWLEDGE = "acknowledge"  # thanks, or a calendar acceptance: nothing to answer
 
 
 class Disposition(StrEnum):
@@ -86,6 +89,7 @@ class InboundMail:
     content_type: str
     text: str  # the readable body: text/plain, or HTML converted to text
     unreadable: str | None = None
+    calendar: str | None = None  # a text/calendar part (e.g. a meeting reply), as text
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
@@ -119,12 +123,27 @@ class Authenticity:
 
 
 @dataclass(frozen=True)
+class Interpretation:
+    """What the words (and any calendar reply) of one mail ask for."""
+
+    intent: Intent
+    colleagues: tuple[SenderDetails, ...] = ()  # others to book, each at their own address
+    include_sender: bool = True  # False when booking only on behalf of colleagues
+    needs: str | None = None  # dietary or access needs, in the sender's words
+    question: str | None = None  # the question for the organiser, in the sender's words
+
+
+@dataclass(frozen=True)
 class Request:
     """A human's request, ready for the booking rules."""
 
     intent: Intent
     sender: SenderDetails
     authenticity: Authenticity
+    colleagues: tuple[SenderDetails, ...] = ()
+    include_sender: bool = True
+    needs: str | None = None
+    question: str | None = None
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ def parse(raw: RawMessage) -> InboundMail:
         headers=headers,
         content_type=message.get_content_type(),
         text=text,
+        calendar=_calendar_part(message),
     )
 
 
@@ -160,6 +161,18 @@ def _body_text(message: EmailMessage) -> str:
     if not isinstance(content, str):
         return ""
     return html_to_text(content) if part.get_content_subtype() == "html" else content
+
+
+def _calendar_part(message: EmailMessage) -> str | None:
+    """The first text/calendar part: Outlook's meeting replies carry their answer there."""
+    try:
+        for part in message.walk():
+            if part.get_content_type() == "text/calendar":
+                content = part.get_content()
+                return content if isinstance(content, str) else None
+    except Exception:  # a broken calendar part is ignored like any unreadable attachment
+        return None
+    return None
 
 
 def _decode_leniently(part: Message) -> str:
