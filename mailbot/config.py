@@ -124,6 +124,25 @@ class SecuritySettings(_Section):
     require_authentication: bool = True
 
 
+_DETAILS = ("name", "rank", "force")
+
+
+class BookingSettings(_Section):
+    required_details: list[str] = Field(default_factory=lambda: ["name", "force"])
+
+    @field_validator("required_details")
+    @classmethod
+    def _known_details(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if value not in _DETAILS:
+                raise ValueError(f"{value!r} is not one of {', '.join(_DETAILS)}")
+        return values
+
+
+class LimitsSettings(_Section):
+    replies_per_address_per_day: int = Field(default=5, ge=1)
+
+
 class ScheduleSettings(_Section):
     poll_seconds: int = Field(default=60, ge=1)
     digest_at: str = "08:00"
@@ -190,6 +209,8 @@ class Settings(_Section):
     eligibility: EligibilitySettings
     security: SecuritySettings = SecuritySettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    booking: BookingSettings = BookingSettings()
+    limits: LimitsSettings = LimitsSettings()
     events: Annotated[list[EventSettings], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -223,6 +244,7 @@ class Settings(_Section):
             require_authentication=self.security.require_authentication,
             organiser_name=self.organiser.name,
             organiser_email=self.organiser.email,
+            required_details=tuple(self.booking.required_details),
         )
 
     def resolve_path(self, value: str) -> Path:

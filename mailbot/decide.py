@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mailbot.domain import (
@@ -15,9 +16,17 @@ from mailbot.domain import (
     Outcome,
     Policy,
     Request,
+    SenderDetails,
     Snapshot,
     StatusChange,
 )
+
+_STATUS_OUTCOME = {
+    BookingStatus.CONFIRMED: Outcome.CONFIRMED,
+    BookingStatus.WAITLISTED: Outcome.WAITLISTED,
+    BookingStatus.HELD: Outcome.HELD,
+    BookingStatus.DECLINED: Outcome.DECLINED,
+}
 
 
 def domain_is_eligible(domain: str, eligible_domains: tuple[str, ...]) -> bool:
@@ -52,103 +61,246 @@ def _ascii_domain(domain: str) -> str | None:
 
 
 def decide(
-    request: Request, snapshot: Snapshot, policy: Policy, now: datetime, new_ref: str
+    request: Request,
+    snapshot: Snapshot,
+    policy: Policy,
+    now: datetime,
+    refs: list[str] | tuple[str, ...],
 ) -> Decision:
     """Decide one request. A refusal is an outcome, never an exception.
 
-    `new_ref` is an unused booking reference, used only if a booking is created; `now`
-    is passed in so the rules need no clock.
+    `refs` are unused booking references, one for each booking the request could create
+    (the sender and each colleague); `now` is passed in so the rules need no clock.
     """
     del now  # booking windows (a later rule) will use it; the signature is fixed now
     if request.intent is Intent.CANCEL:
         return _cancel(request, snapshot)
-    return _book(request, snapshot, policy, new_ref)
+    if request.intent is Intent.QUESTION and request.question:
+        return _question(request)
+    if request.intent is Intent.AMEND and request.needs:
+        existing = _active(snapshot.senders_bookings)
+        if existing is not None:
+            return _amend(existing, request.needs)
+    return _book(request, snapshot, policy, iter(refs))
 
 
-def _places_reason(snapshot: Snapshot, taken_now: int = 0) -> str:
-    left = snapshot.places_left - taken_now
-    return f"{left} of {snapshot.event.capacity} places left"
+def _active(bookings: tuple[BookingView, ...]) -> BookingView | None:
+    """The live booking among someone's bookings; the store has filled in positions."""
+    return next((b for b in bookings if b.status in ACTIVE_STATUSES), None)
 
 
-def _active_booking(snapshot: Snapshot) -> BookingView | None:
-    """The sender's live booking; the store has filled in its waitlist position."""
-    for booking in snapshot.senders_bookings:
-        if booking.status in ACTIVE_STATUSES:
-            return booking
-    return None
+def _question(request: Request) -> Decision:
+    return Decision(
+        Outcome.INFO,
+        ("a question for the organiser",),
+        notices=(Notice(Outcome.INFO, None, template="question", recipient=request.sender.email),),
+        question=request.question,
+    )
 
 
-def _book(request: Request, snapshot: Snapshot, policy: Policy, new_ref: str) -> Decision:
+def _amend(existing: BookingView, needs: str) -> Decision:
+    return Decision(
+        Outcome.INFO,
+        (f"needs noted on {existing.ref}",),
+        notices=(Notice(Outcome.INFO, existing, template="needs-noted"),),
+        needs=((existing.ref, needs),),
+    )
+
+
+@dataclass
+class _Places:
+    """Places and waitlist as they stand while one decision books several people."""
+
+    left: int
+    waiting: int
+
+    def take(self) -> tuple[BookingStatus, int | None]:
+        if self.left > 0:
+            self.left -= 1
+            return BookingStatus.CONFIRMED, None
+        self.waiting += 1
+        return BookingStatus.WAITLISTED, self.waiting
+
+
+def _missing_details(sender: SenderDetails, policy: Policy) -> tuple[str, ...]:
+    return tuple(name for name in policy.required_details if getattr(sender, name, None) is None)
+
+
+def _book(request: Request, snapshot: Snapshot, policy: Policy, refs: Iterator[str]) -> Decision:
     sender = request.sender
-    domain = sender.email.rpartition("@")[2]
-    existing = _active_booking(snapshot)
-    if existing is not None:
+    places = _Places(snapshot.places_left, snapshot.waitlist_length)
+    trusted = request.authenticity.verified or not policy.require_authentication
+    # The sender's own place is taken before any colleague's.
+    own = (
+        _own_booking(request, snapshot, policy, next(refs), places=places, trusted=trusted)
+        if request.include_sender
+        else None
+    )
+    colleagues, skipped, reasons = _colleagues(request, snapshot, policy)
+    related: list[BookingView] = []
+    colleague_notices: list[Notice] = []
+    for colleague in colleagues:
+        status, position = places.take() if trusted else (BookingStatus.HELD, None)
+        booking = _view(next(refs), snapshot, colleague, status, position)
+        related.append(booking)
+        colleague_notices.append(Notice(_STATUS_OUTCOME[status], booking, in_reply=False))
+
+    if own is None:
+        reasons.append(f"booked on behalf of colleagues by {sender.email}")
+        reply = Notice(
+            Outcome.INFO,
+            None,
+            template="colleagues-booked",
+            recipient=sender.email,
+            related=tuple(related),
+            skipped=skipped,
+        )
         return Decision(
-            outcome=Outcome.DUPLICATE,
-            reasons=(f"already booked as {existing.ref} ({existing.status.value})",),
-            notices=(Notice(Outcome.DUPLICATE, existing),),
+            Outcome.INFO,
+            tuple(reasons),
+            new_bookings=tuple(related),
+            notices=(reply, *colleague_notices),
+            question=request.question,
         )
 
-    def new_booking(status: BookingStatus, position: int | None = None) -> BookingView:
-        return BookingView(
-            ref=new_ref,
-            event_slug=snapshot.event.slug,
-            email=sender.email,
-            status=status,
-            name=sender.name,
-            rank=sender.rank,
-            force=sender.force,
-            waitlist_position=position,
+    created = (own.booking,) if own.booking is not None and own.created else ()
+    needs = ((created[0].ref, request.needs),) if created and request.needs else ()
+    return Decision(
+        own.outcome,
+        (*own.reasons, *reasons),
+        new_bookings=(*created, *related),
+        notices=(replace(own.notice, related=tuple(related), skipped=skipped), *colleague_notices),
+        needs=needs,
+        question=request.question,
+    )
+
+
+@dataclass(frozen=True)
+class _Own:
+    outcome: Outcome
+    reasons: tuple[str, ...]
+    notice: Notice
+    booking: BookingView | None = None
+    created: bool = False
+
+
+def _view(
+    ref: str,
+    snapshot: Snapshot,
+    person: SenderDetails,
+    status: BookingStatus,
+    position: int | None = None,
+) -> BookingView:
+    return BookingView(
+        ref=ref,
+        event_slug=snapshot.event.slug,
+        email=person.email,
+        status=status,
+        name=person.name,
+        rank=person.rank,
+        force=person.force,
+        waitlist_position=position,
+    )
+
+
+def _own_booking(
+    request: Request,
+    snapshot: Snapshot,
+    policy: Policy,
+    ref: str,
+    *,
+    places: _Places,
+    trusted: bool,
+) -> _Own:
+    sender = request.sender
+    domain = sender.email.rpartition("@")[2]
+    existing = _active(snapshot.senders_bookings)
+    if existing is not None:
+        return _Own(
+            Outcome.DUPLICATE,
+            (f"already booked as {existing.ref} ({existing.status.value})",),
+            Notice(Outcome.DUPLICATE, existing),
+            existing,
         )
 
     if not domain_is_eligible(domain, policy.eligible_domains):
         allowed = ", ".join(policy.eligible_domains)
-        reasons: tuple[str, ...] = (f"{domain} is not an eligible domain ({allowed})",)
-        earlier_refusal = next(
+        refusal = (f"{domain} is not an eligible domain ({allowed})",)
+        earlier = next(
             (b for b in snapshot.senders_bookings if b.status is BookingStatus.DECLINED), None
         )
-        if earlier_refusal is not None:
+        if earlier is not None:
             # Asking again changes nothing: restate the refusal without a second record.
-            return Decision(
-                Outcome.DECLINED, reasons, notices=(Notice(Outcome.DECLINED, earlier_refusal),)
-            )
-        booking = new_booking(BookingStatus.DECLINED)
-        return Decision(
-            Outcome.DECLINED,
-            reasons,
-            new_booking=booking,
-            notices=(Notice(Outcome.DECLINED, booking),),
+            return _Own(Outcome.DECLINED, refusal, Notice(Outcome.DECLINED, earlier), earlier)
+        declined = _view(ref, snapshot, sender, BookingStatus.DECLINED)
+        return _Own(Outcome.DECLINED, refusal, Notice(Outcome.DECLINED, declined), declined, True)
+
+    missing = _missing_details(sender, policy)
+    if missing and not request.details_already_asked:
+        return _Own(
+            Outcome.DETAILS_NEEDED,
+            (f"missing {', '.join(missing)}",),
+            Notice(
+                Outcome.DETAILS_NEEDED,
+                None,
+                template="details-needed",
+                recipient=sender.email,
+                missing=missing,
+            ),
         )
 
     reasons = (f"{domain} is eligible", request.authenticity.summary)
-    if policy.require_authentication and not request.authenticity.verified:
-        booking = new_booking(BookingStatus.HELD)
-        return Decision(
+    if not trusted:
+        held = _view(ref, snapshot, sender, BookingStatus.HELD)
+        return _Own(
             Outcome.HELD,
             (*reasons, "held for the organiser: sender not authenticated"),
-            new_booking=booking,
-            notices=(Notice(Outcome.HELD, booking),),
+            Notice(Outcome.HELD, held),
+            held,
+            True,
         )
-    if snapshot.places_left > 0:
-        booking = new_booking(BookingStatus.CONFIRMED)
-        return Decision(
-            Outcome.CONFIRMED,
-            (*reasons, _places_reason(snapshot, taken_now=1)),
-            new_booking=booking,
-            notices=(Notice(Outcome.CONFIRMED, booking),),
-        )
-    position = snapshot.waitlist_length + 1
-    booking = new_booking(BookingStatus.WAITLISTED, position)
-    return Decision(
-        Outcome.WAITLISTED,
-        (*reasons, f"full ({snapshot.event.capacity} places), waitlist position {position}"),
-        new_booking=booking,
-        notices=(Notice(Outcome.WAITLISTED, booking),),
+    status, position = places.take()
+    booking = _view(ref, snapshot, sender, status, position)
+    if status is BookingStatus.CONFIRMED:
+        detail = f"{places.left} of {snapshot.event.capacity} places left"
+    else:
+        detail = f"full ({snapshot.event.capacity} places), waitlist position {position}"
+    return _Own(
+        _STATUS_OUTCOME[status],
+        (*reasons, detail),
+        Notice(_STATUS_OUTCOME[status], booking),
+        booking,
+        True,
     )
 
 
+def _colleagues(
+    request: Request, snapshot: Snapshot, policy: Policy
+) -> tuple[list[SenderDetails], tuple[str, ...], list[str]]:
+    """The colleagues to book, and those set aside with why (for the sender's reply)."""
+    to_book: list[SenderDetails] = []
+    skipped: list[str] = []
+    reasons: list[str] = []
+    seen = {request.sender.email}
+    for colleague in request.colleagues:
+        if colleague.email in seen:
+            continue
+        seen.add(colleague.email)
+        domain = colleague.email.rpartition("@")[2]
+        existing = _active(snapshot.colleagues_bookings.get(colleague.email, ()))
+        if existing is not None:
+            skipped.append(f"{colleague.email}: already booked ({existing.status.value})")
+        elif not domain_is_eligible(domain, policy.eligible_domains):
+            skipped.append(f"{colleague.email}: places are reserved for police addresses")
+        else:
+            to_book.append(colleague)
+            continue
+        reasons.append(f"colleague {skipped[-1]}")
+    return to_book, tuple(skipped), reasons
+
+
 def _cancel(request: Request, snapshot: Snapshot) -> Decision:
-    existing = _active_booking(snapshot)
+    existing = _active(snapshot.senders_bookings)
     if existing is None:
         return Decision(
             Outcome.INFO,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -144,6 +145,7 @@ class Request:
     include_sender: bool = True
     needs: str | None = None
     question: str | None = None
+    details_already_asked: bool = False  # this mail answers our details-needed question
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,7 @@ class Snapshot:
     waitlist_length: int
     waitlist_head: tuple[BookingView, ...]  # the first few waiting, in arrival order
     senders_bookings: tuple[BookingView, ...]  # this sender's, newest first, with positions
+    colleagues_bookings: Mapping[str, tuple[BookingView, ...]] = field(default_factory=dict)
 
     @property
     def places_left(self) -> int:
@@ -212,6 +215,7 @@ class Policy:
     require_authentication: bool
     organiser_name: str
     organiser_email: str
+    required_details: tuple[str, ...] = ("name", "force")  # SenderDetails fields
 
 
 @dataclass(frozen=True)
@@ -226,8 +230,10 @@ class StatusChange:
 class Notice:
     """One mail the decision sends. `in_reply` mails answer the inbound request's thread.
 
-    `booking` is None only for an INFO reply about no booking at all (e.g. a cancellation
-    from someone who holds no place); `template` overrides the outcome's template then.
+    `booking` is None for a reply about no booking of the sender's own (a cancellation from
+    someone who holds none, a question, a request for missing details); `template` names
+    the template then. `related` and `skipped` tell a sender what became of colleagues
+    they asked to book.
     """
 
     outcome: Outcome
@@ -235,6 +241,9 @@ class Notice:
     in_reply: bool = True
     template: str | None = None
     recipient: str | None = None  # defaults to the booking's address
+    related: tuple[BookingView, ...] = ()
+    skipped: tuple[str, ...] = ()  # "address: why not booked"
+    missing: tuple[str, ...] = ()  # details we still need, for a details-needed reply
 
     @property
     def template_name(self) -> str:
@@ -255,9 +264,16 @@ class Decision:
 
     outcome: Outcome
     reasons: tuple[str, ...]
-    new_booking: BookingView | None = None
+    new_bookings: tuple[BookingView, ...] = ()
     changes: tuple[StatusChange, ...] = ()
     notices: tuple[Notice, ...] = ()
+    needs: tuple[tuple[str, str], ...] = ()  # (booking ref, needs in the attendee's words)
+    question: str | None = None  # for the organiser's digest
+
+    @property
+    def new_booking(self) -> BookingView | None:
+        """The first booking created (the sender's own, when they booked for themselves)."""
+        return self.new_bookings[0] if self.new_bookings else None
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,13 @@ def render_notice(
         raise ValueError("now must be timezone-aware: a mail's Date names its offset")
     booking = notice.booking
     recipient = notice.to
-    context = {"booking": booking, "event": event, "sender": sender, "outcome": notice.outcome}
+    context = {
+        "booking": booking,
+        "event": event,
+        "sender": sender,
+        "outcome": notice.outcome,
+        "notice": notice,
+    }
     text = env.get_template(f"{notice.template_name}.txt.j2").render(context)
     html = env.get_template(f"{notice.template_name}.html.j2").render(context)
 

@@ -31,6 +31,7 @@ def pipeline_settings(settings: Settings) -> PipelineSettings:
             display_name=f"{settings.organiser.name} (bookings)",
         ),
         max_failures=settings.mailbox.max_failures,
+        replies_per_day=settings.limits.replies_per_address_per_day,
     )
 
 

@@ -40,6 +40,7 @@ POLICY = Policy(
 )
 OPEN_POLICY = Policy(("police.uk",), False, "Forum Organiser", "organiser@example.ac.uk")
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+REFS = ["NEW-REF", "NEW-RF2", "NEW-RF3"]
 VERIFIED = Authenticity(True, "DMARC pass (mx.example.ac.uk)")
 UNVERIFIED = Authenticity(False, "DMARC fail (mx.example.ac.uk)")
 OFFICER = "jane.smith@westmidlands.police.uk"
@@ -66,7 +67,9 @@ def state(
 def request(
     email: str = OFFICER, intent: Intent = Intent.BOOK, auth: Authenticity = VERIFIED
 ) -> Request:
-    return Request(intent, SenderDetails(email, name="Jane Smith"), auth)
+    return Request(
+        intent, SenderDetails(email, name="Jane Smith", force="Durham Constabulary"), auth
+    )
 
 
 WAITING = (
@@ -191,7 +194,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_booking_rules(case: Case) -> None:
-    decision = decide(case.request, case.snapshot, case.policy, NOW, "NEW-REF")
+    decision = decide(case.request, case.snapshot, case.policy, NOW, REFS)
     assert decision.outcome is case.outcome
     created = decision.new_booking
     assert (created.status if created else None) == case.new_status
@@ -207,7 +210,7 @@ def test_booking_rules(case: Case) -> None:
 def test_duplicate_restates_the_existing_booking_with_its_waitlist_position() -> None:
     mine = replace(booking("WA2-BBB", BookingStatus.WAITLISTED, OFFICER), waitlist_position=2)
     waiting = (WAITING[0], mine)
-    decision = decide(request(), state(3, waiting, (mine,)), POLICY, NOW, "NEW-REF")
+    decision = decide(request(), state(3, waiting, (mine,)), POLICY, NOW, REFS)
     notice = decision.notices[0]
     assert decision.outcome is Outcome.DUPLICATE
     assert decision.new_booking is None and not decision.changes
@@ -217,7 +220,7 @@ def test_duplicate_restates_the_existing_booking_with_its_waitlist_position() ->
 
 
 def test_confirmed_reasons_say_domain_authentication_and_places_left() -> None:
-    decision = decide(request(), state(1), POLICY, NOW, "NEW-REF")
+    decision = decide(request(), state(1), POLICY, NOW, REFS)
     assert decision.reasons == (
         "westmidlands.police.uk is eligible",
         "DMARC pass (mx.example.ac.uk)",
@@ -227,9 +230,7 @@ def test_confirmed_reasons_say_domain_authentication_and_places_left() -> None:
 
 def test_cancelling_a_confirmed_place_promotes_the_first_on_the_waitlist() -> None:
     mine = booking("MIN-EEE", BookingStatus.CONFIRMED, OFFICER)
-    decision = decide(
-        request(intent=Intent.CANCEL), state(3, WAITING, (mine,)), POLICY, NOW, "NEW-REF"
-    )
+    decision = decide(request(intent=Intent.CANCEL), state(3, WAITING, (mine,)), POLICY, NOW, REFS)
     assert decision.outcome is Outcome.CANCELLED
     assert decision.changes == (
         StatusChange("MIN-EEE", BookingStatus.CANCELLED),
@@ -247,14 +248,14 @@ def test_cancelling_a_confirmed_place_promotes_the_first_on_the_waitlist() -> No
 def test_cancelling_a_waitlisted_place_promotes_nobody() -> None:
     mine = booking("WA2-BBB", BookingStatus.WAITLISTED, OFFICER)
     decision = decide(
-        request(intent=Intent.CANCEL), state(3, (WAITING[0], mine), (mine,)), POLICY, NOW, "X"
+        request(intent=Intent.CANCEL), state(3, (WAITING[0], mine), (mine,)), POLICY, NOW, REFS
     )
     assert decision.changes == (StatusChange("WA2-BBB", BookingStatus.CANCELLED),)
     assert [n.outcome for n in decision.notices] == [Outcome.CANCELLED]
 
 
 def test_cancelling_without_a_booking_is_answered_without_changes() -> None:
-    decision = decide(request(intent=Intent.CANCEL), state(2), POLICY, NOW, "X")
+    decision = decide(request(intent=Intent.CANCEL), state(2), POLICY, NOW, REFS)
     assert decision.outcome is Outcome.INFO
     assert decision.new_booking is None and not decision.changes
     assert decision.notices[0].to == OFFICER
@@ -279,3 +280,87 @@ def test_cancelling_without_a_booking_is_answered_without_changes() -> None:
 )
 def test_domain_eligibility_matches_whole_labels_only(domain: str, eligible: bool) -> None:
     assert domain_is_eligible(domain, ("police.uk",)) is eligible
+
+
+def colleague(email: str, name: str = "Alan Brown") -> SenderDetails:
+    return SenderDetails(email, name=name, rank="Detective Constable", force="Durham Constabulary")
+
+
+def test_colleagues_each_get_their_own_booking_after_the_sender_and_their_own_mail() -> None:
+    asking = replace(
+        request(),
+        colleagues=(colleague("alan.brown@durham.police.uk"), colleague("sam.k@durham.police.uk")),
+    )
+    decision = decide(asking, state(1), POLICY, NOW, REFS)  # two places left of three
+    statuses = [(b.email, b.status, b.waitlist_position) for b in decision.new_bookings]
+    assert statuses == [
+        (OFFICER, BookingStatus.CONFIRMED, None),
+        ("alan.brown@durham.police.uk", BookingStatus.CONFIRMED, None),
+        ("sam.k@durham.police.uk", BookingStatus.WAITLISTED, 1),
+    ]
+    assert [(n.to, n.outcome, n.in_reply) for n in decision.notices] == [
+        (OFFICER, Outcome.CONFIRMED, True),
+        ("alan.brown@durham.police.uk", Outcome.CONFIRMED, False),
+        ("sam.k@durham.police.uk", Outcome.WAITLISTED, False),
+    ]
+    assert [b.ref for b in decision.notices[0].related] == ["NEW-RF2", "NEW-RF3"]
+
+
+def test_ineligible_or_already_booked_colleagues_are_not_booked_and_the_sender_is_told() -> None:
+    already = booking("OLD-AAA", BookingStatus.CONFIRMED, "alan.brown@durham.police.uk")
+    asking = replace(
+        request(),
+        colleagues=(colleague("alan.brown@durham.police.uk"), colleague("pat@gmail.example.com")),
+        include_sender=False,
+    )
+    snapshot = replace(state(0), colleagues_bookings={"alan.brown@durham.police.uk": (already,)})
+    decision = decide(asking, snapshot, POLICY, NOW, REFS)
+    assert decision.new_bookings == ()
+    (only,) = decision.notices
+    assert only.to == OFFICER and only.template_name == "colleagues-booked"
+    assert only.skipped == (
+        "alan.brown@durham.police.uk: already booked (confirmed)",
+        "pat@gmail.example.com: places are reserved for police addresses",
+    )
+
+
+def test_colleagues_of_an_unauthenticated_sender_are_held_too() -> None:
+    asking = replace(
+        request(auth=UNVERIFIED), colleagues=(colleague("alan.brown@durham.police.uk"),)
+    )
+    decision = decide(asking, state(0), POLICY, NOW, REFS)
+    assert {b.status for b in decision.new_bookings} == {BookingStatus.HELD}
+
+
+def test_needs_are_noted_on_an_existing_booking() -> None:
+    mine = booking("MIN-EEE", BookingStatus.CONFIRMED, OFFICER)
+    amend = replace(request(intent=Intent.AMEND), needs="I use a wheelchair.")
+    decision = decide(amend, state(1, mine=(mine,)), POLICY, NOW, REFS)
+    assert decision.needs == (("MIN-EEE", "I use a wheelchair."),)
+    assert decision.notices[0].template_name == "needs-noted"
+    assert decision.new_bookings == () and decision.changes == ()
+
+
+def test_needs_with_a_booking_request_go_on_the_new_booking() -> None:
+    asking = replace(request(), needs="I am vegetarian.")
+    decision = decide(asking, state(0), POLICY, NOW, REFS)
+    assert decision.outcome is Outcome.CONFIRMED
+    assert decision.needs == (("NEW-REF", "I am vegetarian."),)
+
+
+def test_a_question_is_acknowledged_and_kept_for_the_organiser() -> None:
+    asking = replace(request(intent=Intent.QUESTION), question="Is there parking on site?")
+    decision = decide(asking, state(0), POLICY, NOW, REFS)
+    assert decision.question == "Is there parking on site?"
+    assert decision.new_bookings == ()
+    assert [n.template_name for n in decision.notices] == ["question"]
+
+
+def test_missing_details_are_asked_for_once() -> None:
+    nameless = Request(Intent.BOOK, SenderDetails(OFFICER, force="Durham Constabulary"), VERIFIED)
+    first = decide(nameless, state(0), POLICY, NOW, REFS)
+    assert first.outcome is Outcome.DETAILS_NEEDED
+    assert first.new_bookings == ()
+    assert first.notices[0].missing == ("name",)
+    second = decide(replace(nameless, details_already_asked=True), state(0), POLICY, NOW, REFS)
+    assert second.outcome is Outcome.CONFIRMED, "never asked twice: book with what we have"

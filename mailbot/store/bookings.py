@@ -19,7 +19,15 @@ from mailbot.domain import (
     OutgoingMail,
     Snapshot,
 )
-from mailbot.store.tables import AuditRow, BookingRow, EventRow, FailureRow, InboundRow, OutboxRow
+from mailbot.store.tables import (
+    AuditRow,
+    BookingRow,
+    EventRow,
+    FailureRow,
+    InboundRow,
+    OutboxRow,
+    QuestionRow,
+)
 
 SYSTEM_ACTOR = "system"
 _WAITLIST_HEAD = 2  # enough to promote someone other than the canceller
@@ -80,7 +88,7 @@ class Transaction:
         row = self.session.exec(statement).one()
         return row
 
-    def snapshot(self, event: EventInfo, email: str) -> Snapshot:
+    def snapshot(self, event: EventInfo, email: str, colleagues: Sequence[str] = ()) -> Snapshot:
         """The state the rules need, read after the event's lock is held.
 
         Counts are done by the database, so the cost does not grow with the bookings held.
@@ -111,6 +119,7 @@ class Transaction:
                 for position, b in enumerate(head, start=1)
             ),
             senders_bookings=tuple(self._with_position(b) for b in senders),
+            colleagues_bookings=self.bookings_of(event.slug, colleagues),
         )
 
     def _count(self, slug: str, status: BookingStatus) -> int:
@@ -160,12 +169,13 @@ class Transaction:
         *,
         sender_address: str,
         now: datetime,
+        event_slug: str | None = None,
+        sender_name: str | None = None,
     ) -> None:
         """Write the decision, the ledger row, the audit entries and the queued mail."""
         actor = entry.sender_email or SYSTEM_ACTOR
         if decision is not None:
-            if decision.new_booking is not None:
-                new = decision.new_booking
+            for new in decision.new_bookings:
                 self.session.add(
                     BookingRow(
                         ref=new.ref,
@@ -180,10 +190,15 @@ class Transaction:
                     )
                 )
                 self._audit(now, new.ref, actor, f"created {new.status.value}", decision.reasons)
+            self.session.flush()  # needs below may be for a booking created just above
+            for ref, needs in decision.needs:
+                row = self._booking(ref)
+                row.needs = needs
+                row.updated_at = now
+                self.session.add(row)
+                self._audit(now, ref, actor, "needs noted", ())
             for change in decision.changes:
-                row = self.session.exec(
-                    select(BookingRow).where(BookingRow.ref == change.ref)
-                ).one()
+                row = self._booking(change.ref)
                 previous = row.status
                 row.status = change.new_status.value
                 row.updated_at = now
@@ -207,6 +222,17 @@ class Transaction:
         )
         self.session.add(inbound)
         self.session.flush()
+        if decision is not None and decision.question and event_slug is not None:
+            self.session.add(
+                QuestionRow(
+                    asked_at=now,
+                    event_slug=event_slug,
+                    email=entry.sender_email or "",
+                    name=sender_name,
+                    text=decision.question,
+                    inbound_id=inbound.id,
+                )
+            )
         for mail in mails:
             self.session.add(
                 OutboxRow(
@@ -223,6 +249,55 @@ class Transaction:
                     created_at=now,
                 )
             )
+
+    def _booking(self, ref: str) -> BookingRow:
+        return self.session.exec(select(BookingRow).where(BookingRow.ref == ref)).one()
+
+    def bookings_of(
+        self, event_slug: str, emails: Sequence[str]
+    ) -> dict[str, tuple[BookingView, ...]]:
+        """Each address's bookings for the event, newest first (for colleagues named)."""
+        if not emails:
+            return {}
+        rows = self.session.exec(
+            select(BookingRow)
+            .where(BookingRow.event_slug == event_slug, col(BookingRow.email).in_(list(emails)))
+            .order_by(col(BookingRow.created_at).desc(), col(BookingRow.id).desc())
+        ).all()
+        found: dict[str, list[BookingView]] = {}
+        for row in rows:
+            found.setdefault(row.email, []).append(self._with_position(row))
+        return {email: tuple(views) for email, views in found.items()}
+
+    def replies_since(self, recipient: str, since: datetime) -> int:
+        """How many mails were queued for this address since then (the reply limit)."""
+        statement = (
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(OutboxRow.recipient == recipient, OutboxRow.created_at >= since)
+        )
+        return int(self.session.exec(statement).one())
+
+    def our_outcomes(self, message_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """For those of our own Message-IDs that we sent: (outcome, booking ref)."""
+        if not message_ids:
+            return {}
+        rows = self.session.exec(
+            select(OutboxRow.message_id, OutboxRow.outcome, OutboxRow.booking_ref).where(
+                col(OutboxRow.message_id).in_(list(message_ids))
+            )
+        ).all()
+        return {message_id: (outcome, ref) for message_id, outcome, ref in rows}
+
+    def mark_undeliverable(self, ref: str, reason: str, now: datetime) -> bool:
+        row = self.session.exec(select(BookingRow).where(BookingRow.ref == ref)).first()
+        if row is None:
+            return False
+        row.undeliverable = reason
+        row.undeliverable_at = now
+        self.session.add(row)
+        self._audit(now, ref, SYSTEM_ACTOR, "address undeliverable", (reason,))
+        return True
 
     def _audit(
         self, now: datetime, ref: str, actor: str, action: str, reasons: tuple[str, ...]

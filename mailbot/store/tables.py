@@ -38,6 +38,24 @@ class BookingRow(SQLModel, table=True):
     status: str = Field(max_length=20, index=True)
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    needs: str | None = Field(default=None, sa_column=Column(Text))
+    undeliverable: str | None = Field(default=None, sa_column=Column(Text))
+    undeliverable_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+
+
+class QuestionRow(SQLModel, table=True):
+    """A question an attendee asked, waiting for the organiser's digest."""
+
+    __tablename__ = "question"
+
+    id: int | None = Field(default=None, primary_key=True)
+    asked_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    event_slug: str = Field(foreign_key="event.slug", max_length=100)
+    email: str = Field(max_length=320)
+    name: str | None = Field(default=None, max_length=200)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    inbound_id: int | None = Field(default=None, foreign_key="inbound.id")
+    digested_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
 class InboundRow(SQLModel, table=True):
