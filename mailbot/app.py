@@ -6,13 +6,14 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 import jinja2
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from mailbot.classify import OwnIdentity, classify
+from mailbot.classify.bounce import Bounce, bounce_report
 from mailbot.decide import decide
 from mailbot.delivery import DeliverySummary, deliver_pending
 from mailbot.domain import (
@@ -20,6 +21,8 @@ from mailbot.domain import (
     Disposition,
     EventInfo,
     InboundMail,
+    Intent,
+    Outcome,
     OutgoingMail,
     Policy,
     RawMessage,
@@ -58,6 +61,7 @@ class PipelineSettings:
     trusted_authserv_ids: tuple[str, ...]
     sender: Sender
     max_failures: int = 3
+    replies_per_day: int = 5
 
 
 @dataclass
@@ -198,12 +202,19 @@ class Mailbot:
         now = self.clock()
         mail = parse(raw)
         classification = classify(mail, self.settings.own, self.settings.trusted_authserv_ids)
+        bounce = None
+        if not isinstance(classification, Unusable):
+            bounce = bounce_report(raw.data, self.settings.own.message_id_domain)
+            if bounce is not None:
+                classification = Automated(_bounce_reason(bounce))
         with self.store.transaction() as tx:
             earlier = tx.already_handled(raw.source_key, mail.message_id)
             if earlier is not None:
                 set_aside = earlier.disposition == Disposition.SET_ASIDE.value
                 result = "already handled"
             else:
+                if bounce is not None:
+                    self._note_bounce(tx, bounce, now)
                 entry, set_aside = self._decide_and_record(tx, mail, classification, now)
                 result = entry.outcome or ("set aside" if set_aside else "ignored")
                 log.info(
@@ -219,6 +230,29 @@ class Mailbot:
             self.source.mark_handled(raw.source_key)
         return result
 
+    def _note_bounce(self, tx: Transaction, bounce: Bounce, now: datetime) -> None:
+        """A bounce of our own mail marks that booking's address undeliverable, nothing else."""
+        if bounce.temporary:
+            return
+        reason = f"bounced: {', '.join(bounce.failed_addresses) or 'address refused'}"
+        for outcome_and_ref in tx.our_outcomes(bounce.our_message_ids).values():
+            ref = outcome_and_ref[1]
+            if ref is not None and tx.mark_undeliverable(ref, reason, now):
+                log.info("booking %s: address undeliverable", ref)
+
+    def _record_unanswered(
+        self,
+        tx: Transaction,
+        mail: InboundMail,
+        disposition: Disposition,
+        reason: str,
+        now: datetime,
+    ) -> LedgerEntry:
+        sender_email = mail.sender.email if mail.sender else None
+        entry = LedgerEntry(mail.source_key, mail.message_id, sender_email, disposition, reason)
+        tx.apply(entry, None, (), sender_address=self._from_address, now=now)
+        return entry
+
     def _decide_and_record(
         self,
         tx: Transaction,
@@ -226,24 +260,35 @@ class Mailbot:
         classification: Request | Automated | Unusable,
         now: datetime,
     ) -> tuple[LedgerEntry, bool]:
-        sender_email = mail.sender.email if mail.sender else None
-        if not isinstance(classification, Request):
-            set_aside = isinstance(classification, Unusable)
-            entry = LedgerEntry(
-                mail.source_key,
-                mail.message_id,
-                sender_email,
-                Disposition.SET_ASIDE if set_aside else Disposition.IGNORED,
-                classification.reason,
+        if isinstance(classification, Unusable):
+            entry = self._record_unanswered(
+                tx, mail, Disposition.SET_ASIDE, classification.reason, now
             )
-            tx.apply(entry, None, (), sender_address=self._from_address, now=now)
-            return entry, set_aside
+            return entry, True
+        if isinstance(classification, Automated):
+            return self._record_unanswered(
+                tx, mail, Disposition.IGNORED, classification.reason, now
+            ), False
+        request = classification
+        if request.intent is Intent.ACKNOWLEDGE:
+            reason = "nothing to answer (thanks or a calendar acceptance)"
+            return self._record_unanswered(tx, mail, Disposition.IGNORED, reason, now), False
+        limit = self.settings.replies_per_day
+        if tx.replies_since(request.sender.email, now - timedelta(days=1)) >= limit:
+            # A responder that sets none of the automated-mail headers would otherwise loop.
+            reason = f"reply limit reached ({limit} a day to {request.sender.email})"
+            log.warning("%s: %s", mail.source_key, reason)
+            return self._record_unanswered(tx, mail, Disposition.IGNORED, reason, now), False
+        thread = tuple(filter(None, (mail.in_reply_to, *mail.references)))
+        asked = tx.our_outcomes(thread)
+        if any(outcome == Outcome.DETAILS_NEEDED.value for outcome, _ in asked.values()):
+            request = replace(request, details_already_asked=True)
 
         event = choose_event(mail, self.settings.events)
-        snapshot = tx.snapshot(event, classification.sender.email)
-        decision = decide(
-            classification, snapshot, self.settings.policy, now, tx.unused_ref(self.make_ref)
-        )
+        colleagues = [c.email for c in request.colleagues]
+        snapshot = tx.snapshot(event, request.sender.email, colleagues)
+        refs = [tx.unused_ref(self.make_ref) for _ in range(1 + len(colleagues))]
+        decision = decide(request, snapshot, self.settings.policy, now, refs)
         reply = ReplyContext(
             message_id=mail.message_id, references=mail.references, subject=mail.subject
         )
@@ -260,18 +305,31 @@ class Mailbot:
             for notice in decision.notices
         ]
         first = decision.notices[0].booking if decision.notices else None
-        booking_ref = first.ref if first else None
         entry = LedgerEntry(
             mail.source_key,
             mail.message_id,
-            sender_email,
+            request.sender.email,
             Disposition.ANSWERED,
             "; ".join(decision.reasons),
             outcome=decision.outcome.value,
-            booking_ref=booking_ref,
+            booking_ref=first.ref if first else None,
         )
-        tx.apply(entry, decision, mails, sender_address=self._from_address, now=now)
+        tx.apply(
+            entry,
+            decision,
+            mails,
+            sender_address=self._from_address,
+            now=now,
+            event_slug=event.slug,
+            sender_name=request.sender.name,
+        )
         return entry, False
+
+
+def _bounce_reason(bounce: Bounce) -> str:
+    kind = "delayed delivery notice" if bounce.temporary else "bounce"
+    addresses = ", ".join(bounce.failed_addresses[:3])
+    return f"{kind}{f' for {addresses}' if addresses else ''}"
 
 
 def choose_event(mail: InboundMail, events: tuple[EventInfo, ...]) -> EventInfo:

@@ -58,14 +58,23 @@ capacity = {capacity}
 """
 
 
+FIRST_NAMES = ("Ann", "Ben", "Cara", "Dev", "Ella", "Finn", "Gita", "Hugo", "Isla", "Jon")
+SURNAMES = ("Lee", "Moss", "Nash", "Owen", "Pike", "Quinn", "Reid", "Shaw", "Todd", "Vale")
+
+
+def made_up_name(index: int) -> str:
+    return f"{FIRST_NAMES[index % 10]} {SURNAMES[(index // 10) % 10]}"
+
+
 def officer_request(index: int, domain: str = "lancashire.police.uk") -> bytes:
+    name = made_up_name(index)
     message = EmailMessage()
     message["Authentication-Results"] = f"mx.example.ac.uk; dmarc=pass header.from={domain}"
-    message["From"] = f"Officer Number{index} <officer{index}@{domain}>"
+    message["From"] = f"{name} <officer{index}@{domain}>"
     message["To"] = "bookings@example.ac.uk"
     message["Subject"] = f"Booking request {index}"
     message["Message-ID"] = f"<request-{index}@{domain}>"
-    message.set_content(f"Please book me a place.\n\nPC {1000 + index} Officer Number{index}\n")
+    message.set_content(f"Please book me a place.\n\nPC {1000 + index} {name}\n")
     return message.as_bytes()
 
 

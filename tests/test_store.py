@@ -18,7 +18,7 @@ from mailbot.store.database import connect, schema_is_current
 from mailbot.store.outbox import QUEUED, SENDING, Outbox, retry_delay
 from mailbot.store.tables import OutboxRow
 from tests.harness import Workspace, eml
-from tests.realmail import officer_request
+from tests.realmail import made_up_name, officer_request
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -158,7 +158,7 @@ def _officer_mail(worker: int, index: int) -> bytes:
     message = EmailMessage()
     domain = "durham.police.uk"
     message["Authentication-Results"] = f"mx.example.ac.uk; dmarc=pass header.from={domain}"
-    message["From"] = f"Officer {worker}-{index} <officer.w{worker}i{index}@{domain}>"
+    message["From"] = f"{made_up_name(worker * 10 + index)} <officer.w{worker}i{index}@{domain}>"
     message["To"] = "bookings@example.ac.uk"
     message["Subject"] = "Booking"
     message["Message-ID"] = f"<w{worker}i{index}@{domain}>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mailbot.classify.automated import OwnIdentity, automated_reason
 from mailbot.classify.body import readable_part
-from mailbot.classify.intent import intent_of
+from mailbot.classify.intent import interpret
 from mailbot.classify.sender import extract_sender
 from mailbot.classify.trust import authenticity
 from mailbot.domain import Automated, Classification, InboundMail, Request, Unusable
@@ -26,8 +26,15 @@ def classify(
         # go to someone who never wrote.
         return Unusable(mail.sender_problem or "no usable From address")
     readable = readable_part(mail.text)
+    wanted = interpret(
+        mail.subject, readable, mail.sender.email, mail.calendar, own_addresses=own.addresses
+    )
     return Request(
-        intent=intent_of(mail.subject, readable),
+        intent=wanted.intent,
         sender=extract_sender(mail.sender, mail.text),
         authenticity=authenticity(mail, trusted_authserv_ids),
+        colleagues=wanted.colleagues,
+        include_sender=wanted.include_sender,
+        needs=wanted.needs,
+        question=wanted.question,
     )
