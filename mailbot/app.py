@@ -203,7 +203,7 @@ class Mailbot:
         mail = parse(raw)
         classification = classify(mail, self.settings.own, self.settings.trusted_authserv_ids)
         bounce = None
-        if not isinstance(classification, Unusable):
+        if not mail.unreadable:  # a bounce often has a null sender: look even then
             bounce = bounce_report(raw.data, self.settings.own.message_id_domain)
             if bounce is not None:
                 classification = Automated(_bounce_reason(bounce))

@@ -81,6 +81,9 @@ def _main(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # flufl.bounce logs every detector it tries, and a traceback when one trips over odd
+    # mail; mailbot.classify.bounce already falls back, so only its own word counts.
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 
 @app.command()

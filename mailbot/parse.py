@@ -126,12 +126,13 @@ def _sender(message: Message) -> tuple[Address | None, str | None]:
     try:
         addresses = header.addresses
         defects = tuple(getattr(header, "defects", ()))  # BaseHeader has it; the stubs omit it
-    except (ValueError, LookupError, TypeError, IndexError):
+        mailbox = addresses[0] if len(addresses) == 1 else None
+        parts = (mailbox.display_name, mailbox.addr_spec) if mailbox else None
+    except Exception:  # the stdlib's address parser has raised AttributeError on groups
         return None, "the From header cannot be decoded"
-    if len(addresses) != 1:
+    if mailbox is None or parts is None:
         return None, "the From header does not name exactly one mailbox"
-    mailbox = addresses[0]
-    address = Address(name=_one_line(mailbox.display_name), email=mailbox.addr_spec.lower())
+    address = Address(name=_one_line(parts[0]), email=parts[1].lower())
     if not mailbox.username or not mailbox.domain:
         return address, "the From address is incomplete"
     if defects:
@@ -142,7 +143,7 @@ def _sender(message: Message) -> tuple[Address | None, str | None]:
 def _all_values(message: Message, name: str) -> list[object] | None:
     try:
         return list(message.get_all(name) or [])
-    except (ValueError, LookupError, TypeError, IndexError):
+    except Exception:  # header parsing in the stdlib can fail in many ways on hostile input
         return None
 
 

@@ -141,3 +141,31 @@ class Workspace:
         if name not in self.inbox.list_folders():
             return 0
         return len(self.inbox.get_folder(name))
+
+
+def compose(
+    sender: str,
+    body: str,
+    *,
+    subject: str = "Booking",
+    message_id: str,
+    in_reply_to: str | None = None,
+    calendar: str | None = None,
+    authenticated: bool = True,
+) -> bytes:
+    """A booking-inbox message as a mail client would send it, passed by our gateway."""
+    message = EmailMessage()
+    domain = sender.rpartition("@")[2].rstrip(">")
+    verdict = "pass" if authenticated else "fail"
+    message["Authentication-Results"] = f"mx.example.ac.uk; dmarc={verdict} header.from={domain}"
+    message["From"] = sender
+    message["To"] = "bookings@example.ac.uk"
+    message["Subject"] = subject
+    message["Message-ID"] = message_id
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    message.set_content(body)
+    if calendar is not None:
+        message.add_alternative(calendar, subtype="calendar", params={"method": "REPLY"})
+    return message.as_bytes()
