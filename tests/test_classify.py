@@ -122,6 +122,42 @@ def test_authentication_results(headers: str, verified: bool, summary: str) -> N
     assert summary in result.summary
 
 
+M365 = (
+    "Authentication-Results: spf=pass (sender IP is 192.0.2.10) smtp.mailfrom=met.police.uk; "
+    "dkim=pass (signature was verified) header.d=met.police.uk;dmarc=pass action=none "
+    "header.from=met.police.uk;compauth=pass reason=100\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("headers", "trusted", "verified", "summary"),
+    [
+        (M365, ("microsoft-365",), True, "DMARC pass (microsoft-365)"),
+        (M365, TRUSTED, False, "untrusted host microsoft-365"),
+        (
+            M365.replace("dmarc=pass action=none", "dmarc=bestguesspass action=none").replace(
+                "dkim=pass", "dkim=none"
+            ),
+            ("microsoft-365",),
+            False,
+            "DMARC bestguesspass",
+        ),
+        (
+            M365.replace("dmarc=pass", "dmarc=fail").replace("dkim=pass", "dkim=fail"),
+            ("microsoft-365",),
+            False,
+            "DMARC fail",
+        ),
+    ],
+)
+def test_microsoft_365_authentication_results(
+    headers: str, trusted: tuple[str, ...], verified: bool, summary: str
+) -> None:
+    result = authenticity(mail(headers), trusted)
+    assert result.verified is verified
+    assert summary in result.summary
+
+
 def test_spoofed_from_with_defect_is_set_aside_not_answered() -> None:
     message = mail(PASS, sender="ann.lee@met.police.uk <attacker@evil.example>")
     result = classify(message, OWN, TRUSTED)

@@ -24,8 +24,18 @@ def _strip_comments(value: str) -> str:
     return "".join(kept)
 
 
+MICROSOFT_365 = "microsoft-365"
+
+
 def _authserv_id(value: str) -> str:
-    return value.split(";", 1)[0].strip().split()[0].lower() if value.strip() else ""
+    """The host that wrote the header. Microsoft 365 writes none (its header starts with a
+    result, "spf=pass ..."): such a header is named "microsoft-365", so an administrator
+    whose mail arrives through Microsoft 365 can trust it by that name."""
+    first = value.split(";", 1)[0].strip()
+    if not first:
+        return ""
+    token = first.split()[0].lower()
+    return MICROSOFT_365 if "=" in token else token
 
 
 def authenticity(mail: InboundMail, trusted_authserv_ids: tuple[str, ...]) -> Authenticity:
@@ -45,7 +55,8 @@ def authenticity(mail: InboundMail, trusted_authserv_ids: tuple[str, ...]) -> Au
         return Authenticity(False, f"Authentication-Results from untrusted host {server or '?'}")
     domain = mail.sender.domain
     verdicts: dict[str, list[tuple[str, dict[str, str]]]] = {}
-    for method, verdict, rest in _RESULT.findall(topmost.split(";", 1)[-1]):
+    results_part = topmost if server == MICROSOFT_365 else topmost.split(";", 1)[-1]
+    for method, verdict, rest in _RESULT.findall(results_part):
         props = {key.lower(): val.strip().lower() for key, val in _PROPERTY.findall(rest)}
         verdicts.setdefault(method.lower(), []).append((verdict.lower(), props))
     for verdict, props in verdicts.get("dmarc", []):
