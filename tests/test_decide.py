@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,8 +21,9 @@ from mailbot.domain import (
     Snapshot,
     StatusChange,
 )
+from tests.values import FORUM, LONDON
 
-LONDON = ZoneInfo("Europe/London")
+EVENT = replace(FORUM, capacity=3)
 EVENT = EventInfo(
     slug="cse-forum-preston",
     title="Working together to enhance police responses to child sexual exploitation",

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import jinja2
 import pytest
@@ -25,8 +24,9 @@ from mailbot.render import (
     render_notice,
     time_range,
 )
+from tests.values import FORUM, LONDON
 
-LONDON = ZoneInfo("Europe/London")
+EVENT = FORUM
 EVENT = EventInfo(
     slug="cse-forum-preston",
     title="Working together to enhance police responses to child sexual exploitation",
