@@ -12,7 +12,6 @@ from mailbot.domain import (
     Authenticity,
     BookingStatus,
     BookingView,
-    EventInfo,
     Intent,
     Outcome,
     Policy,
@@ -21,17 +20,9 @@ from mailbot.domain import (
     Snapshot,
     StatusChange,
 )
-from tests.values import FORUM, LONDON
+from tests.values import FORUM
 
 EVENT = replace(FORUM, capacity=3)
-EVENT = EventInfo(
-    slug="cse-forum-preston",
-    title="Working together to enhance police responses to child sexual exploitation",
-    starts_at=datetime(2027, 3, 10, 11, 0, tzinfo=LONDON),
-    ends_at=datetime(2027, 3, 10, 15, 45, tzinfo=LONDON),
-    venue="University of Central Lancashire, Preston, PR1 2HE",
-    capacity=3,
-)
 POLICY = Policy(
     eligible_domains=("police.uk",),
     require_authentication=True,

@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from mailbot.domain import BookingStatus, BookingView, EventInfo, Notice, Outcome, OutgoingMail
+from mailbot.domain import BookingStatus, BookingView, Notice, Outcome, OutgoingMail
 from mailbot.render import (
     ReplyContext,
     Sender,
@@ -27,14 +27,6 @@ from mailbot.render import (
 from tests.values import FORUM, LONDON
 
 EVENT = FORUM
-EVENT = EventInfo(
-    slug="cse-forum-preston",
-    title="Working together to enhance police responses to child sexual exploitation",
-    starts_at=datetime(2027, 3, 10, 11, 0, tzinfo=LONDON),
-    ends_at=datetime(2027, 3, 10, 15, 45, tzinfo=LONDON),
-    venue="University of Central Lancashire, Preston, PR1 2HE",
-    capacity=60,
-)
 SENDER = Sender(
     booking_address="bookings@example.ac.uk",
     organiser_name="Alex Organiser",
