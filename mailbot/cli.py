@@ -250,6 +250,7 @@ _FIELDS: dict[str, Callable[[BookingRow], object]] = {
     "name": lambda r: r.name,
     "rank": lambda r: r.rank,
     "force": lambda r: r.force,
+    "unit": lambda r: r.unit,
     "created_at": lambda r: r.created_at.isoformat(),
 }
 

@@ -200,6 +200,7 @@ def _view(
         rank=person.rank,
         force=person.force,
         waitlist_position=position,
+        unit=person.unit,
     )
 
 

@@ -113,6 +113,8 @@ class SenderDetails:
     name: str | None = None
     rank: str | None = None
     force: str | None = None
+    unit: str | None = None
+    phone: str | None = None  # read for the reply's sake, deliberately never stored
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,7 @@ class BookingView:
     rank: str | None = None
     force: str | None = None
     waitlist_position: int | None = None
+    unit: str | None = None
 
 
 @dataclass(frozen=True)

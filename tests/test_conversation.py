@@ -178,6 +178,7 @@ def test_poll_and_bookings_commands(tmp_path: Path) -> None:
     assert first["event"] == "cse-forum-preston"
     assert first["email"] == "jane.smith@westmidlands.police.uk"
     assert first["force"] == "West Midlands Police"
+    assert first["unit"] == "Child Abuse Investigation Unit"
     assert records[2]["rank"] is None
 
     as_csv = subprocess.run(
@@ -187,7 +188,7 @@ def test_poll_and_bookings_commands(tmp_path: Path) -> None:
         timeout=120,
     )
     lines = as_csv.stdout.strip().splitlines()
-    assert lines[0] == "ref,event,status,email,name,rank,force,created_at"
+    assert lines[0] == "ref,event,status,email,name,rank,force,unit,created_at"
     assert len(lines) == 2 and "tom.halloran@lancashire.police.uk" in lines[1]
 
 

@@ -10,11 +10,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
+from alembic import command
+from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 
 from mailbot.store.bookings import Store
-from mailbot.store.database import connect, schema_is_current
+from mailbot.store.database import alembic_config, connect, open_engine, schema_is_current
 from mailbot.store.outbox import QUEUED, SENDING, Outbox, retry_delay
 from mailbot.store.tables import OutboxRow
 from tests.harness import Workspace, eml
@@ -221,3 +222,31 @@ def test_a_waitlisted_officer_asking_again_is_told_their_current_position(
     assert reply.outcome == "duplicate" and reply.to == "officer2@lancashire.police.uk"
     body = reply.message.get_body(("plain",))
     assert body is not None and "on the waiting list: you are number 2" in body.get_content()
+
+
+def test_upgrading_an_old_database_keeps_its_bookings(database_url: str) -> None:
+    engine = open_engine(database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO event (slug, title, starts_at, ends_at, venue, capacity) VALUES "
+                "('cse-forum-preston', 'Forum', :t, :t, 'Preston', 60)"
+            ),
+            {"t": T0},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO booking (ref, event_slug, email, status, created_at, updated_at) "
+                "VALUES ('OLD-REF', 'cse-forum-preston', 'a@met.police.uk', 'confirmed', :t, :t)"
+            ),
+            {"t": T0},
+        )
+    upgraded = connect(database_url)
+    assert schema_is_current(upgraded)
+    (row,) = Store(upgraded).bookings()
+    assert (row.ref, row.email, row.status) == ("OLD-REF", "a@met.police.uk", "confirmed")
+    assert row.needs is None and row.unit is None and row.undeliverable is None

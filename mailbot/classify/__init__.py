@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mailbot.classify.automated import OwnIdentity, automated_reason
 from mailbot.classify.body import readable_part
+from mailbot.classify.contact import phone_number, unit
 from mailbot.classify.intent import interpret
 from mailbot.classify.sender import extract_sender
 from mailbot.classify.trust import authenticity
@@ -29,9 +32,12 @@ def classify(
     wanted = interpret(
         mail.subject, readable, mail.sender.email, mail.calendar, own_addresses=own.addresses
     )
+    sender = replace(
+        extract_sender(mail.sender, mail.text), unit=unit(readable), phone=phone_number(readable)
+    )
     return Request(
         intent=wanted.intent,
-        sender=extract_sender(mail.sender, mail.text),
+        sender=sender,
         authenticity=authenticity(mail, trusted_authserv_ids),
         colleagues=wanted.colleagues,
         include_sender=wanted.include_sender,

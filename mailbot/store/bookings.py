@@ -55,6 +55,7 @@ def booking_view(row: BookingRow) -> BookingView:
         name=row.name,
         rank=row.rank,
         force=row.force,
+        unit=row.unit,
     )
 
 
@@ -184,6 +185,7 @@ class Transaction:
                         name=new.name,
                         rank=new.rank,
                         force=new.force,
+                        unit=new.unit,
                         status=new.status.value,
                         created_at=now,
                         updated_at=now,

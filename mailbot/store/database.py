@@ -51,7 +51,7 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _alembic_config() -> Config:
+def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     return config
@@ -59,7 +59,7 @@ def _alembic_config() -> Config:
 
 def migrate(engine: Engine) -> None:
     """Apply every migration not yet applied. Safe to call on every start."""
-    config = _alembic_config()
+    config = alembic_config()
     try:
         with engine.begin() as connection:
             if engine.dialect.name == "postgresql":
@@ -73,7 +73,7 @@ def migrate(engine: Engine) -> None:
 
 
 def schema_is_current(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     return current == head

@@ -35,6 +35,7 @@ class BookingRow(SQLModel, table=True):
     name: str | None = Field(default=None, max_length=200)
     rank: str | None = Field(default=None, max_length=100)
     force: str | None = Field(default=None, max_length=200)
+    unit: str | None = Field(default=None, max_length=200)
     status: str = Field(max_length=20, index=True)
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
