@@ -11,17 +11,22 @@ from datetime import UTC, datetime, timedelta
 
 import jinja2
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import select
 
 from mailbot.classify import OwnIdentity, classify
+from mailbot.classify.body import readable_part
 from mailbot.classify.bounce import Bounce, bounce_report
+from mailbot.commands import looks_like_commands, parse_commands
 from mailbot.decide import decide
 from mailbot.delivery import DeliverySummary, deliver_pending
 from mailbot.domain import (
+    Attachment,
     Automated,
     Disposition,
     EventInfo,
     InboundMail,
     Intent,
+    Notice,
     Outcome,
     OutgoingMail,
     Policy,
@@ -30,11 +35,14 @@ from mailbot.domain import (
     Unusable,
 )
 from mailbot.errors import OperationalError
+from mailbot.export import attendees, to_csv
 from mailbot.mail.base import MailSink, MailSource
+from mailbot.organiser import CommandsResult, carry_out
 from mailbot.parse import parse
 from mailbot.render import ReplyContext, Sender, new_message_id, render_notice
 from mailbot.store.bookings import LedgerEntry, Store, Transaction
 from mailbot.store.outbox import Outbox
+from mailbot.store.tables import BookingRow
 
 log = logging.getLogger("mailbot.poll")
 
@@ -230,6 +238,105 @@ class Mailbot:
             self.source.mark_handled(raw.source_key)
         return result
 
+    def _render(
+        self,
+        notices: tuple[Notice, ...],
+        mail: InboundMail | None,
+        now: datetime,
+        *,
+        default_event: EventInfo,
+    ) -> list[OutgoingMail]:
+        """Each notice as a mail about its own booking's event; replies thread with `mail`."""
+        by_slug = {event.slug: event for event in self.settings.events}
+        reply = (
+            None
+            if mail is None
+            else ReplyContext(
+                message_id=mail.message_id, references=mail.references, subject=mail.subject
+            )
+        )
+        return [
+            render_notice(
+                self.templates,
+                notice,
+                by_slug.get(notice.booking.event_slug, default_event)
+                if notice.booking
+                else default_event,
+                self.settings.sender,
+                reply if notice.in_reply else None,
+                message_id=new_message_id(self.settings.own.message_id_domain, self.make_token()),
+                now=now,
+            )
+            for notice in notices
+        ]
+
+    def organiser_commands(self, text: str, now: datetime | None = None) -> CommandsResult:
+        """The organiser's commands from the command line: the same rules as by email, the
+        attendees told by mail, the organiser by the returned summary."""
+        moment = now or self.clock()
+        with self.store.transaction() as tx:
+            result = self._carry_out(tx, text, moment)
+            mails = self._render(
+                result.notices, None, moment, default_event=self.settings.events[0]
+            )
+            tx.queue(mails, sender_address=self._from_address, now=moment)
+        return result
+
+    def _carry_out(self, tx: Transaction, text: str, now: datetime) -> CommandsResult:
+        return carry_out(
+            tx,
+            parse_commands(text),
+            self.settings.events,
+            make_ref=self.make_ref,
+            attendee_list=lambda event: self._attendee_list(tx, event),
+            actor=self.settings.policy.organiser_email,
+            now=now,
+        )
+
+    def _attendee_list(self, tx: Transaction, event: EventInfo) -> Attachment:
+        rows = tx.session.exec(select(BookingRow).where(BookingRow.event_slug == event.slug)).all()
+        data = to_csv(attendees(rows, include_waitlist=True), event.title)
+        return Attachment(f"{event.slug}-attendees.csv", "text/csv", data)
+
+    def _organiser_mail(
+        self,
+        tx: Transaction,
+        mail: InboundMail,
+        request: Request,
+        text: str,
+        now: datetime,
+    ) -> LedgerEntry:
+        """Commands by mail, carried out only when the organiser's address is authenticated."""
+        trusted = request.authenticity.verified or not self.settings.policy.require_authentication
+        if not trusted:
+            summary = request.authenticity.summary
+            why = f"nothing done: this mail could not be authenticated ({summary})"
+            result = CommandsResult(False, (why,), (), (), ())
+        else:
+            result = self._carry_out(tx, text, now)
+        reply = Notice(
+            Outcome.INFO,
+            None,
+            template="commands",
+            recipient=request.sender.email,
+            summary=result.summary,
+            attachments=result.attachments,
+        )
+        mails = self._render(
+            (reply, *result.notices), mail, now, default_event=self.settings.events[0]
+        )
+        entry = LedgerEntry(
+            mail.source_key,
+            mail.message_id,
+            request.sender.email,
+            Disposition.ANSWERED,
+            ("organiser commands: " if result.carried_out else "organiser commands refused: ")
+            + "; ".join(result.summary),
+            outcome=Outcome.INFO.value,
+        )
+        tx.apply(entry, None, mails, sender_address=self._from_address, now=now)
+        return entry
+
     def _note_bounce(self, tx: Transaction, bounce: Bounce, now: datetime) -> None:
         """A bounce of our own mail marks that booking's address undeliverable, nothing else."""
         if bounce.temporary:
@@ -270,6 +377,10 @@ class Mailbot:
                 tx, mail, Disposition.IGNORED, classification.reason, now
             ), False
         request = classification
+        if request.sender.email == self.settings.policy.organiser_email.lower():
+            commands_text = readable_part(mail.text)
+            if looks_like_commands(commands_text):
+                return self._organiser_mail(tx, mail, request, commands_text, now), False
         if request.intent is Intent.ACKNOWLEDGE:
             reason = "nothing to answer (thanks or a calendar acceptance)"
             return self._record_unanswered(tx, mail, Disposition.IGNORED, reason, now), False
@@ -289,21 +400,7 @@ class Mailbot:
         snapshot = tx.snapshot(event, request.sender.email, colleagues)
         refs = [tx.unused_ref(self.make_ref) for _ in range(1 + len(colleagues))]
         decision = decide(request, snapshot, self.settings.policy, now, refs)
-        reply = ReplyContext(
-            message_id=mail.message_id, references=mail.references, subject=mail.subject
-        )
-        mails: list[OutgoingMail] = [
-            render_notice(
-                self.templates,
-                notice,
-                snapshot.event,
-                self.settings.sender,
-                reply if notice.in_reply else None,
-                message_id=new_message_id(self.settings.own.message_id_domain, self.make_token()),
-                now=now,
-            )
-            for notice in decision.notices
-        ]
+        mails = self._render(decision.notices, mail, now, default_event=snapshot.event)
         first = decision.notices[0].booking if decision.notices else None
         entry = LedgerEntry(
             mail.source_key,

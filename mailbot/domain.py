@@ -230,6 +230,13 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/csv"
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Notice:
     """One mail the decision sends. `in_reply` mails answer the inbound request's thread.
 
@@ -247,6 +254,8 @@ class Notice:
     related: tuple[BookingView, ...] = ()
     skipped: tuple[str, ...] = ()  # "address: why not booked"
     missing: tuple[str, ...] = ()  # details we still need, for a details-needed reply
+    summary: tuple[str, ...] = ()  # what each of the organiser's commands did
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def template_name(self) -> str:
@@ -272,6 +281,8 @@ class Decision:
     notices: tuple[Notice, ...] = ()
     needs: tuple[tuple[str, str], ...] = ()  # (booking ref, needs in the attendee's words)
     question: str | None = None  # for the organiser's digest
+    capacities: tuple[tuple[str, int], ...] = ()  # (event slug, places) set by the organiser
+    moves: tuple[tuple[str, str], ...] = ()  # (booking ref, event slug) moved by the organiser
 
     @property
     def new_booking(self) -> BookingView | None:

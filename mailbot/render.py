@@ -256,6 +256,11 @@ def render_notice(
     message["X-Mailbot-Outcome"] = notice.outcome.value
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    for attachment in notice.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
 
     return OutgoingMail(
         message_id=_one_line(message_id),

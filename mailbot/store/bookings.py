@@ -89,7 +89,14 @@ class Transaction:
         row = self.session.exec(statement).one()
         return row
 
-    def snapshot(self, event: EventInfo, email: str, colleagues: Sequence[str] = ()) -> Snapshot:
+    def snapshot(
+        self,
+        event: EventInfo,
+        email: str,
+        colleagues: Sequence[str] = (),
+        *,
+        waitlist_head: int = _WAITLIST_HEAD,
+    ) -> Snapshot:
         """The state the rules need, read after the event's lock is held.
 
         Counts are done by the database, so the cost does not grow with the bookings held.
@@ -104,7 +111,7 @@ class Transaction:
                 BookingRow.status == BookingStatus.WAITLISTED.value,
             )
             .order_by(col(BookingRow.created_at), col(BookingRow.id))
-            .limit(_WAITLIST_HEAD)
+            .limit(waitlist_head)
         ).all()
         senders = self.session.exec(
             select(BookingRow)
@@ -112,7 +119,7 @@ class Transaction:
             .order_by(col(BookingRow.created_at).desc(), col(BookingRow.id).desc())
         ).all()
         return Snapshot(
-            event=replace(event, capacity=row.capacity),
+            event=replace(event, capacity=row.places),
             confirmed_count=confirmed,
             waitlist_length=waiting,
             waitlist_head=tuple(
@@ -174,44 +181,8 @@ class Transaction:
         sender_name: str | None = None,
     ) -> None:
         """Write the decision, the ledger row, the audit entries and the queued mail."""
-        actor = entry.sender_email or SYSTEM_ACTOR
         if decision is not None:
-            for new in decision.new_bookings:
-                self.session.add(
-                    BookingRow(
-                        ref=new.ref,
-                        event_slug=new.event_slug,
-                        email=new.email,
-                        name=new.name,
-                        rank=new.rank,
-                        force=new.force,
-                        unit=new.unit,
-                        status=new.status.value,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-                self._audit(now, new.ref, actor, f"created {new.status.value}", decision.reasons)
-            self.session.flush()  # needs below may be for a booking created just above
-            for ref, needs in decision.needs:
-                row = self._booking(ref)
-                row.needs = needs
-                row.updated_at = now
-                self.session.add(row)
-                self._audit(now, ref, actor, "needs noted", ())
-            for change in decision.changes:
-                row = self._booking(change.ref)
-                previous = row.status
-                row.status = change.new_status.value
-                row.updated_at = now
-                self.session.add(row)
-                self._audit(
-                    now,
-                    change.ref,
-                    actor,
-                    f"{previous} -> {change.new_status.value}",
-                    decision.reasons,
-                )
+            self.apply_decision(decision, actor=entry.sender_email or SYSTEM_ACTOR, now=now)
         inbound = InboundRow(
             source_key=entry.source_key,
             message_id=entry.message_id,
@@ -235,11 +206,22 @@ class Transaction:
                     inbound_id=inbound.id,
                 )
             )
+        self.queue(mails, sender_address=sender_address, now=now, inbound_id=inbound.id)
+
+    def queue(
+        self,
+        mails: Sequence[OutgoingMail],
+        *,
+        sender_address: str,
+        now: datetime,
+        inbound_id: int | None = None,
+    ) -> None:
+        """Put rendered mail in the outbox, to be sent after this transaction commits."""
         for mail in mails:
             self.session.add(
                 OutboxRow(
                     message_id=mail.message_id,
-                    inbound_id=inbound.id,
+                    inbound_id=inbound_id,
                     booking_ref=mail.booking_ref,
                     outcome=mail.outcome.value,
                     sender=sender_address,
@@ -251,6 +233,57 @@ class Transaction:
                     created_at=now,
                 )
             )
+
+    def apply_decision(self, decision: Decision, *, actor: str, now: datetime) -> None:
+        """The decision's changes to bookings and events, each with an audit entry."""
+        for new in decision.new_bookings:
+            self.session.add(
+                BookingRow(
+                    ref=new.ref,
+                    event_slug=new.event_slug,
+                    email=new.email,
+                    name=new.name,
+                    rank=new.rank,
+                    force=new.force,
+                    unit=new.unit,
+                    status=new.status.value,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            self._audit(now, new.ref, actor, f"created {new.status.value}", decision.reasons)
+        self.session.flush()  # what follows may concern a booking created just above
+        for ref, needs in decision.needs:
+            row = self._booking(ref)
+            row.needs = needs
+            row.updated_at = now
+            self.session.add(row)
+            self._audit(now, ref, actor, "needs noted", ())
+        for ref, slug in decision.moves:
+            row = self._booking(ref)
+            self._audit(now, ref, actor, f"moved {row.event_slug} -> {slug}", decision.reasons)
+            row.event_slug = slug
+            row.updated_at = now
+            self.session.add(row)
+        for change in decision.changes:
+            row = self._booking(change.ref)
+            previous = row.status
+            row.status = change.new_status.value
+            row.updated_at = now
+            self.session.add(row)
+            self._audit(
+                now, change.ref, actor, f"{previous} -> {change.new_status.value}", decision.reasons
+            )
+        for slug, places in decision.capacities:
+            event = self.lock_event(slug)
+            self._audit(now, None, actor, f"capacity of {slug} set to {places}", decision.reasons)
+            event.capacity_override = places
+            self.session.add(event)
+        self.session.flush()
+
+    def booking_view(self, ref: str) -> BookingView | None:
+        row = self.session.exec(select(BookingRow).where(BookingRow.ref == ref)).first()
+        return None if row is None else self._with_position(row)
 
     def _booking(self, ref: str) -> BookingRow:
         return self.session.exec(select(BookingRow).where(BookingRow.ref == ref)).one()
@@ -302,7 +335,7 @@ class Transaction:
         return True
 
     def _audit(
-        self, now: datetime, ref: str, actor: str, action: str, reasons: tuple[str, ...]
+        self, now: datetime, ref: str | None, actor: str, action: str, reasons: tuple[str, ...]
     ) -> None:
         self.session.add(
             AuditRow(at=now, booking_ref=ref, actor=actor, action=action, detail="; ".join(reasons))

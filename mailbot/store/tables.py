@@ -20,7 +20,12 @@ class EventRow(SQLModel, table=True):
     starts_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     ends_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     venue: str = Field(sa_column=Column(Text, nullable=False))
-    capacity: int
+    capacity: int  # from the configuration
+    capacity_override: int | None = None  # set by the organiser; wins over the configuration
+
+    @property
+    def places(self) -> int:
+        return self.capacity if self.capacity_override is None else self.capacity_override
 
 
 class BookingRow(SQLModel, table=True):

@@ -1,0 +1,149 @@
+"""Read the organiser's commands (APPROVE, DECLINE, CANCEL, ADD, MOVE, CAPACITY, LIST) from text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Verb(StrEnum):
+    APPROVE = "APPROVE"
+    DECLINE = "DECLINE"
+    CANCEL = "CANCEL"
+    ADD = "ADD"
+    MOVE = "MOVE"
+    CAPACITY = "CAPACITY"
+    LIST = "LIST"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command line, checked for shape (not yet for meaning: refs may not exist)."""
+
+    verb: Verb
+    line: str  # as the organiser wrote it, for the reply
+    ref: str | None = None
+    event: str | None = None
+    email: str | None = None
+    name: str | None = None
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class Parsed:
+    commands: tuple[Command, ...]
+    problems: tuple[str, ...]  # "line: what is wrong"
+
+
+_REF = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}$")
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_USAGE = {
+    Verb.APPROVE: "APPROVE <reference>",
+    Verb.DECLINE: "DECLINE <reference>",
+    Verb.CANCEL: "CANCEL <reference>",
+    Verb.ADD: "ADD <email> <name> [event]",
+    Verb.MOVE: "MOVE <reference> <event>",
+    Verb.CAPACITY: "CAPACITY <event> <number>",
+    Verb.LIST: "LIST [event]",
+}
+_LONGEST_NAME = 200
+
+
+def usage() -> str:
+    return "; ".join(_USAGE.values())
+
+
+def looks_like_commands(text: str) -> bool:
+    """Whether the first written line starts with a command word (or a near miss)."""
+    for line in text.splitlines():
+        if line.strip():
+            first = line.strip().split()[0].upper().rstrip(":")
+            return first in Verb.__members__ or _near_miss(first) is not None
+    return False
+
+
+def _near_miss(word: str) -> Verb | None:
+    """A command word with one letter wrong, added or missing, e.g. "APROVE"."""
+    for verb in Verb:
+        if word != verb.value and _one_edit_apart(word, verb.value):
+            return verb
+    return None
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    shorter, longer = sorted((a, b), key=len)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+
+
+def parse_commands(text: str) -> Parsed:
+    """Every command line up to the first line that is not one (a signature, a quote).
+
+    Nothing is guessed: a misspelt verb, a malformed reference or a missing argument is a
+    problem to report, never a command to carry out.
+    """
+    commands: list[Command] = []
+    problems: list[str] = []
+    for raw in text.splitlines():
+        line = " ".join(raw.split())
+        if not line:
+            continue
+        words = line.split(" ")
+        word = words[0].upper().rstrip(":")
+        if word not in Verb.__members__:
+            near = _near_miss(word)
+            if near is None:
+                break  # the commands are over: a sign-off, a signature or quoted text
+            problems.append(f"{line}: not understood (did you mean {near.value}?)")
+            continue
+        parsed = _parse_line(Verb(word), line, words[1:])
+        if isinstance(parsed, str):
+            problems.append(f"{line}: {parsed} (use {_USAGE[Verb(word)]})")
+        else:
+            commands.append(parsed)
+    return Parsed(tuple(commands), tuple(problems))
+
+
+def _parse_line(verb: Verb, line: str, args: list[str]) -> Command | str:
+    if verb in (Verb.APPROVE, Verb.DECLINE, Verb.CANCEL):
+        if len(args) != 1:
+            return "needs exactly one booking reference"
+        ref = args[0].upper()
+        return (
+            Command(verb, line, ref=ref) if _REF.match(ref) else f"{args[0]!r} is not a reference"
+        )
+    if verb is Verb.MOVE:
+        if len(args) != 2:
+            return "needs a booking reference and an event"
+        ref, event = args[0].upper(), args[1].lower()
+        if not _REF.match(ref):
+            return f"{args[0]!r} is not a reference"
+        return Command(verb, line, ref=ref, event=event) if _SLUG.match(event) else "bad event"
+    if verb is Verb.CAPACITY:
+        if len(args) != 2 or not args[1].isdigit():
+            return "needs an event and a whole number"
+        return Command(verb, line, event=args[0].lower(), number=int(args[1]))
+    if verb is Verb.ADD:
+        return _parse_add(line, args)
+    if len(args) > 1:
+        return "takes at most an event"
+    return Command(verb, line, event=args[0].lower() if args else None)
+
+
+def _parse_add(line: str, args: list[str]) -> Command | str:
+    if not args or not _EMAIL.match(args[0].strip("<>")):
+        return "needs an email address first"
+    email = args[0].strip("<>").lower()
+    rest = args[1:]
+    event = None
+    if rest and _SLUG.match(rest[-1]) and "-" in rest[-1]:
+        event = rest.pop()
+    name = " ".join(rest).strip() or None
+    if name is not None and len(name) > _LONGEST_NAME:
+        return "the name is too long"
+    return Command(Verb.ADD, line, email=email, name=name, event=event)

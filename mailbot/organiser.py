@@ -1,0 +1,281 @@
+"""The organiser's commands: each planned by a pure rule from the state it finds, then
+applied in order inside one transaction; if any cannot be carried out, none is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from mailbot.commands import Command, Parsed, Verb
+from mailbot.domain import (
+    ACTIVE_STATUSES,
+    Attachment,
+    BookingStatus,
+    BookingView,
+    Decision,
+    EventInfo,
+    Notice,
+    Outcome,
+    Snapshot,
+    StatusChange,
+)
+from mailbot.store.bookings import Transaction
+
+_OUTCOME = {
+    BookingStatus.CONFIRMED: Outcome.CONFIRMED,
+    BookingStatus.WAITLISTED: Outcome.WAITLISTED,
+}
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What one command will do, and the line that tells the organiser so."""
+
+    decision: Decision
+    summary: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class CommandsResult:
+    """The result of a whole mail (or CLI call) of commands."""
+
+    carried_out: bool
+    summary: tuple[str, ...]  # one line per command, or per problem when nothing was done
+    notices: tuple[Notice, ...]  # to attendees affected
+    attachments: tuple[Attachment, ...]
+    decisions: tuple[Decision, ...]
+
+
+def _who(booking: BookingView) -> str:
+    name = " ".join(part for part in (booking.rank, booking.name) if part)
+    return f"{name}, {booking.email}" if name else booking.email
+
+
+def _promotions(snapshot: Snapshot, freed: int, skip: str | None = None) -> list[BookingView]:
+    waiting = [b for b in snapshot.waitlist_head if b.ref != skip]
+    return waiting[: max(0, freed)]
+
+
+def _promote(people: list[BookingView]) -> tuple[list[StatusChange], list[Notice]]:
+    changes = [StatusChange(b.ref, BookingStatus.CONFIRMED) for b in people]
+    notices = [
+        Notice(
+            Outcome.PROMOTED,
+            replace(b, status=BookingStatus.CONFIRMED, waitlist_position=None),
+            in_reply=False,
+        )
+        for b in people
+    ]
+    return changes, notices
+
+
+def plan_approve(booking: BookingView, snapshot: Snapshot) -> Planned | str:
+    if booking.status is not BookingStatus.HELD:
+        return f"{booking.ref} is {booking.status.value}, not held for review"
+    status = BookingStatus.CONFIRMED if snapshot.places_left > 0 else BookingStatus.WAITLISTED
+    position = None if status is BookingStatus.CONFIRMED else snapshot.waitlist_length + 1
+    after = replace(booking, status=status, waitlist_position=position)
+    return Planned(
+        Decision(
+            _OUTCOME[status],
+            (f"approved by the organiser: {status.value}",),
+            changes=(StatusChange(booking.ref, status),),
+            notices=(Notice(_OUTCOME[status], after, in_reply=False),),
+        ),
+        f"{status.value} ({_who(booking)})",
+    )
+
+
+def plan_end(booking: BookingView, snapshot: Snapshot, verb: Verb) -> Planned | str:
+    """DECLINE or CANCEL: the booking ends, and a confirmed place passes to the waitlist."""
+    if booking.status not in ACTIVE_STATUSES:
+        return f"{booking.ref} is already {booking.status.value}"
+    status = BookingStatus.DECLINED if verb is Verb.DECLINE else BookingStatus.CANCELLED
+    outcome = Outcome.DECLINED if verb is Verb.DECLINE else Outcome.CANCELLED
+    ended = replace(booking, status=status, waitlist_position=None)
+    changes = [StatusChange(booking.ref, status)]
+    notices = [Notice(outcome, ended, in_reply=False)]
+    promoted: list[BookingView] = []
+    if booking.status is BookingStatus.CONFIRMED:
+        promoted = _promotions(snapshot, 1, skip=booking.ref)
+        more_changes, more_notices = _promote(promoted)
+        changes += more_changes
+        notices += more_notices
+    line = f"{status.value} ({_who(booking)})"
+    if promoted:
+        line += f"; {promoted[0].ref} promoted from the waitlist ({_who(promoted[0])})"
+    return Planned(
+        Decision(
+            outcome,
+            (f"{verb.value.lower()} by the organiser",),
+            changes=tuple(changes),
+            notices=tuple(notices),
+        ),
+        line,
+    )
+
+
+def plan_add(command: Command, snapshot: Snapshot, ref: str) -> Planned | str:
+    assert command.email is not None  # the parser guarantees it for ADD
+    active = next((b for b in snapshot.senders_bookings if b.status in ACTIVE_STATUSES), None)
+    if active is not None:
+        return f"{command.email} already has booking {active.ref} ({active.status.value})"
+    status = BookingStatus.CONFIRMED if snapshot.places_left > 0 else BookingStatus.WAITLISTED
+    position = None if status is BookingStatus.CONFIRMED else snapshot.waitlist_length + 1
+    booking = BookingView(
+        ref=ref,
+        event_slug=snapshot.event.slug,
+        email=command.email,
+        status=status,
+        name=command.name,
+        waitlist_position=position,
+    )
+    return Planned(
+        Decision(
+            _OUTCOME[status],
+            ("added by the organiser",),
+            new_bookings=(booking,),
+            notices=(Notice(_OUTCOME[status], booking, in_reply=False),),
+        ),
+        f"{ref} {status.value} ({_who(booking)})",
+    )
+
+
+def plan_capacity(snapshot: Snapshot, places: int) -> Planned:
+    freed = places - snapshot.confirmed_count
+    promoted = _promotions(snapshot, freed)
+    changes, notices = _promote(promoted)
+    line = f"{snapshot.event.slug} now has {places} places ({snapshot.confirmed_count} taken)"
+    if promoted:
+        line += f"; promoted {', '.join(b.ref for b in promoted)}"
+    elif freed < 0:
+        line += "; nobody loses a place, and nobody new is confirmed until enough cancel"
+    return Planned(
+        Decision(
+            Outcome.INFO,
+            (f"capacity set to {places} by the organiser",),
+            changes=tuple(changes),
+            notices=tuple(notices),
+            capacities=((snapshot.event.slug, places),),
+        ),
+        line,
+    )
+
+
+def plan_move(booking: BookingView, source: Snapshot, target: Snapshot) -> Planned | str:
+    if booking.status not in ACTIVE_STATUSES:
+        return f"{booking.ref} is {booking.status.value}, nothing to move"
+    if booking.event_slug == target.event.slug:
+        return f"{booking.ref} is already for {target.event.slug}"
+    status = BookingStatus.CONFIRMED if target.places_left > 0 else BookingStatus.WAITLISTED
+    position = None if status is BookingStatus.CONFIRMED else target.waitlist_length + 1
+    moved = replace(
+        booking, event_slug=target.event.slug, status=status, waitlist_position=position
+    )
+    changes = [StatusChange(booking.ref, status)]
+    notices = [Notice(_OUTCOME[status], moved, in_reply=False)]
+    if booking.status is BookingStatus.CONFIRMED:
+        more_changes, more_notices = _promote(_promotions(source, 1, skip=booking.ref))
+        changes += more_changes
+        notices += more_notices
+    return Planned(
+        Decision(
+            _OUTCOME[status],
+            (f"moved by the organiser to {target.event.slug}",),
+            changes=tuple(changes),
+            notices=tuple(notices),
+            moves=((booking.ref, target.event.slug),),
+        ),
+        f"{target.event.slug}: {status.value} ({_who(booking)})",
+    )
+
+
+def carry_out(
+    tx: Transaction,
+    parsed: Parsed,
+    events: tuple[EventInfo, ...],
+    *,
+    make_ref: Callable[[], str],
+    attendee_list: Callable[[EventInfo], Attachment],
+    actor: str,
+    now: datetime,
+) -> CommandsResult:
+    """Plan and apply each command in order; on any problem, undo them all and say why."""
+    if parsed.problems:
+        return CommandsResult(False, parsed.problems, (), (), ())
+    if not parsed.commands:
+        return CommandsResult(False, ("no command found",), (), (), ())
+    by_slug = {event.slug: event for event in events}
+    savepoint = tx.session.begin_nested()
+    summary: list[str] = []
+    notices: list[Notice] = []
+    attachments: list[Attachment] = []
+    decisions: list[Decision] = []
+    problems: list[str] = []
+    for command in parsed.commands:
+        planned = _plan(tx, command, by_slug, make_ref, attendee_list)
+        if isinstance(planned, str):
+            problems.append(f"{command.line}: {planned}")
+            continue
+        tx.apply_decision(planned.decision, actor=actor, now=now)
+        summary.append(f"{command.line}: {planned.summary}")
+        notices += planned.decision.notices
+        attachments += planned.attachments
+        decisions.append(planned.decision)
+    if problems:
+        savepoint.rollback()
+        return CommandsResult(False, tuple(problems), (), (), ())
+    savepoint.commit()
+    return CommandsResult(
+        True, tuple(summary), tuple(notices), tuple(attachments), tuple(decisions)
+    )
+
+
+def _event(command: Command, by_slug: dict[str, EventInfo]) -> EventInfo | str:
+    if command.event is None:
+        if len(by_slug) == 1:
+            return next(iter(by_slug.values()))
+        return f"say which event: {', '.join(by_slug)}"
+    found = by_slug.get(command.event)
+    return found if found is not None else f"no event {command.event!r} ({', '.join(by_slug)})"
+
+
+def _plan(
+    tx: Transaction,
+    command: Command,
+    by_slug: dict[str, EventInfo],
+    make_ref: Callable[[], str],
+    attendee_list: Callable[[EventInfo], Attachment],
+) -> Planned | str:
+    if command.verb in (Verb.APPROVE, Verb.DECLINE, Verb.CANCEL, Verb.MOVE):
+        assert command.ref is not None  # the parser guarantees a reference for these
+        booking = tx.booking_view(command.ref)
+        if booking is None:
+            return f"no booking {command.ref}"
+        source = tx.snapshot(by_slug[booking.event_slug], booking.email)
+        if command.verb is Verb.APPROVE:
+            return plan_approve(booking, source)
+        if command.verb is Verb.MOVE:
+            target = _event(command, by_slug)
+            if isinstance(target, str):
+                return target
+            return plan_move(booking, source, tx.snapshot(target, booking.email))
+        return plan_end(booking, source, command.verb)
+    event = _event(command, by_slug)
+    if isinstance(event, str):
+        return event
+    if command.verb is Verb.ADD:
+        assert command.email is not None
+        return plan_add(command, tx.snapshot(event, command.email), tx.unused_ref(make_ref))
+    if command.verb is Verb.CAPACITY:
+        assert command.number is not None
+        snapshot = tx.snapshot(event, "", waitlist_head=max(0, command.number))
+        return plan_capacity(snapshot, command.number)
+    listing = attendee_list(event)
+    return Planned(
+        Decision(Outcome.INFO, ("attendee list sent",)),
+        f"attendee list attached ({listing.filename})",
+        (listing,),
+    )

@@ -1,0 +1,168 @@
+"""The organiser's commands by email: carried out all or nothing, each answered."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from mailbot.commands import Verb, parse_commands
+from mailbot.store.database import connect
+from mailbot.store.tables import AuditRow, BookingRow
+from tests.harness import Workspace, compose
+from tests.realmail import officer_request
+
+ORGANISER = "Forum Organiser <organiser@example.ac.uk>"
+
+
+def by_email(ws: Workspace) -> dict[str, BookingRow]:
+    with Session(connect(ws.settings.database_url())) as session:
+        return {r.email: r for r in session.exec(select(BookingRow)).all()}
+
+
+def command(ws: Workspace, text: str, sender: str = ORGANISER, key: str = "o1") -> None:
+    ws.deliver(compose(sender, text, subject="Re: digest", message_id=f"<{key}@example.ac.uk>"))
+    ws.poll()
+
+
+def full_house(tmp_path: Path, capacity: int = 2, officers: int = 3) -> Workspace:
+    ws = Workspace(tmp_path, capacity=capacity)
+    ws.deliver(*(officer_request(i) for i in range(officers)))
+    ws.poll()
+    ws.new_replies()
+    return ws
+
+
+def test_approve_confirms_a_held_request_and_both_are_told(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path, capacity=5)
+    ws.deliver(
+        compose(
+            "Chris Doyle <chris.doyle@cumbria.police.uk>",
+            "Please book me a place.\n\nChris Doyle",
+            message_id="<held@cumbria>",
+            authenticated=False,
+        )
+    )
+    ws.poll()
+    (held,) = ws.new_replies()
+    assert held.outcome == "held" and held.booking is not None
+
+    command(ws, f"APPROVE {held.booking}\n\nThanks\nForum Organiser")
+    replies = {r.to: r for r in ws.new_replies()}
+    assert replies["chris.doyle@cumbria.police.uk"].outcome == "confirmed"
+    answer = replies["organiser@example.ac.uk"]
+    body = answer.message.get_body(("plain",))
+    assert body is not None and f"APPROVE {held.booking}: confirmed" in body.get_content()
+    assert by_email(ws)["chris.doyle@cumbria.police.uk"].status == "confirmed"
+    with Session(connect(ws.settings.database_url())) as session:
+        actors = {a.actor for a in session.exec(select(AuditRow)).all()}
+    assert "organiser@example.ac.uk" in actors
+
+
+def test_a_typo_or_an_unknown_reference_changes_nothing_and_says_why(tmp_path: Path) -> None:
+    ws = full_house(tmp_path)
+    before = {e: r.status for e, r in by_email(ws).items()}
+    ref = by_email(ws)["officer0@lancashire.police.uk"].ref
+    command(ws, f"CANCEL {ref}\nAPROVE {ref}\nCANCEL ZZZ-999")
+    (answer,) = ws.new_replies()
+    assert answer.to == "organiser@example.ac.uk"
+    body = answer.message.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "did you mean APPROVE?" in text
+    assert {e: r.status for e, r in by_email(ws).items()} == before, "all or nothing"
+
+
+def test_unknown_reference_alone_is_reported(tmp_path: Path) -> None:
+    ws = full_house(tmp_path)
+    command(ws, "CANCEL ZZZ-999")
+    (answer,) = ws.new_replies()
+    body = answer.message.get_body(("plain",))
+    assert body is not None and "CANCEL ZZZ-999: no booking ZZZ-999" in body.get_content()
+
+
+def test_cancel_by_the_organiser_promotes_the_waitlist(tmp_path: Path) -> None:
+    ws = full_house(tmp_path)
+    ref = by_email(ws)["officer0@lancashire.police.uk"].ref
+    command(ws, f"CANCEL {ref}")
+    told = sorted((r.to, r.outcome) for r in ws.new_replies())
+    assert told == [
+        ("officer0@lancashire.police.uk", "cancelled"),
+        ("officer2@lancashire.police.uk", "promoted"),
+        ("organiser@example.ac.uk", "info"),
+    ]
+
+
+def test_a_capacity_increase_promotes_from_the_waitlist_and_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    ws = full_house(tmp_path, capacity=1, officers=4)
+    command(ws, "CAPACITY cse-forum-preston 3")
+    told = sorted((r.to, r.outcome) for r in ws.new_replies())
+    assert told == [
+        ("officer1@lancashire.police.uk", "promoted"),
+        ("officer2@lancashire.police.uk", "promoted"),
+        ("organiser@example.ac.uk", "info"),
+    ]
+    ws.deliver(officer_request(9))
+    ws.poll()  # a new process re-reads config.toml (capacity 1): the organiser's 3 must stand
+    (late,) = ws.new_replies()
+    assert late.outcome == "waitlisted"
+
+
+def test_add_and_list(tmp_path: Path) -> None:
+    ws = full_house(tmp_path, capacity=5, officers=2)
+    command(ws, "ADD sam.hale@kent.police.uk DS Sam Hale\nLIST")
+    replies = {r.to: r for r in ws.new_replies()}
+    assert replies["sam.hale@kent.police.uk"].outcome == "confirmed"
+    answer = replies["organiser@example.ac.uk"].message
+    (attachment,) = list(answer.iter_attachments())
+    assert attachment.get_filename() == "cse-forum-preston-attendees.csv"
+    rows = list(csv.reader(io.StringIO(attachment.get_content().lstrip("\ufeff"))))
+    emails = {row[5] for row in rows[1:]}
+    assert {"sam.hale@kent.police.uk", "officer0@lancashire.police.uk"} <= emails
+
+
+def test_commands_from_anyone_else_are_an_ordinary_mail(tmp_path: Path) -> None:
+    ws = full_house(tmp_path)
+    ref = by_email(ws)["officer0@lancashire.police.uk"].ref
+    command(ws, f"CANCEL {ref}", sender="Someone <someone@gmail.example.com>")
+    (reply,) = ws.new_replies()
+    assert reply.to == "someone@gmail.example.com"
+    assert by_email(ws)["officer0@lancashire.police.uk"].status == "confirmed"
+
+
+def test_unauthenticated_organiser_mail_is_refused(tmp_path: Path) -> None:
+    ws = full_house(tmp_path)
+    ref = by_email(ws)["officer0@lancashire.police.uk"].ref
+    ws.deliver(compose(ORGANISER, f"CANCEL {ref}", message_id="<spoof@x>", authenticated=False))
+    ws.poll()
+    (answer,) = ws.new_replies()
+    body = answer.message.get_body(("plain",))
+    assert body is not None and "could not be authenticated" in body.get_content()
+    assert by_email(ws)["officer0@lancashire.police.uk"].status == "confirmed"
+
+
+def test_command_parsing_table() -> None:
+    parsed = parse_commands(
+        "approve abc-def\nCAPACITY cse-forum-preston 80\nADD <a.b@met.police.uk> PC Ann Bee\n"
+        "MOVE ABC-DEF other-event\nLIST\n\nThanks, Organiser"
+    )
+    assert [c.verb for c in parsed.commands] == [
+        Verb.APPROVE,
+        Verb.CAPACITY,
+        Verb.ADD,
+        Verb.MOVE,
+        Verb.LIST,
+    ]
+    assert parsed.commands[0].ref == "ABC-DEF"
+    assert parsed.commands[1].number == 80
+    assert (parsed.commands[2].email, parsed.commands[2].name) == (
+        "a.b@met.police.uk",
+        "PC Ann Bee",
+    )
+    assert parsed.problems == ()
+    bad = parse_commands("CAPACITY cse-forum-preston lots\nCANCEL 12345")
+    assert len(bad.problems) == 2 and not bad.commands
