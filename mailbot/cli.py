@@ -242,6 +242,129 @@ def bookings(
             out.print(_bookings_table(rows, f"Bookings ({len(rows)})"))
 
 
+def _organiser_command(config: Path | None, text: str) -> None:
+    """One organiser command from the command line: the same rules as by email."""
+    from mailbot.wiring import build_mailbot
+
+    with _exit_codes():
+        settings = _settings(config)
+        with build_mailbot(settings) as bot:
+            result = bot.organiser_commands(text)
+            for line in result.summary:
+                (out if result.carried_out else err).print(line, markup=False, highlight=False)
+            if not result.carried_out:
+                raise typer.Exit(EXIT_USAGE)
+            delivery = bot.deliver()
+        out.print(f"attendees told: {delivery.sent} sent", markup=False, highlight=False)
+        if delivery.stopped_by:
+            err.print(f"mailbot: delivery paused, will retry: {delivery.stopped_by}", markup=False)
+
+
+Ref = Annotated[str, typer.Argument(help="Booking reference, e.g. K7Q-4MZ.")]
+Event = Annotated[str, typer.Argument(help="Event slug, as in config.toml.")]
+
+
+@app.command()
+def approve(ref: Ref, config: ConfigOption = None) -> None:
+    """Approve a request held for review: confirmed, or waitlisted when full."""
+    _organiser_command(config, f"APPROVE {ref}")
+
+
+@app.command()
+def decline(ref: Ref, config: ConfigOption = None) -> None:
+    """Decline a booking; a confirmed place passes to the waitlist."""
+    _organiser_command(config, f"DECLINE {ref}")
+
+
+@app.command()
+def cancel(ref: Ref, config: ConfigOption = None) -> None:
+    """Cancel a booking; a confirmed place passes to the waitlist."""
+    _organiser_command(config, f"CANCEL {ref}")
+
+
+@app.command()
+def add(
+    email: Annotated[str, typer.Argument(help="The attendee's address.")],
+    name: Annotated[list[str], typer.Argument(help="The attendee's name.")],
+    event: Annotated[str | None, typer.Option(help="Event slug (needed with several).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Book someone yourself (no eligibility check): confirmed, or waitlisted when full."""
+    _organiser_command(config, f"ADD {email} {' '.join(name)} {event or ''}".strip())
+
+
+@app.command()
+def move(ref: Ref, event: Event, config: ConfigOption = None) -> None:
+    """Move a booking to another event."""
+    _organiser_command(config, f"MOVE {ref} {event}")
+
+
+@app.command()
+def capacity(
+    event: Event,
+    places: Annotated[int, typer.Argument(min=0, help="The new number of places.")],
+    config: ConfigOption = None,
+) -> None:
+    """Set an event's places; an increase promotes people from the waitlist at once."""
+    _organiser_command(config, f"CAPACITY {event} {places}")
+
+
+@app.command()
+def history(ref: Ref, config: ConfigOption = None) -> None:
+    """Every change to one booking: when, by whom, and why."""
+    from mailbot.wiring import open_store
+
+    with _exit_codes():
+        settings = _settings(config)
+        entries = open_store(settings).history(ref.upper())
+        if not entries:
+            raise ConfigError(settings.source, "REF", f"no booking {ref.upper()} has any history")
+        table = Table(title=f"History of {ref.upper()}", title_justify="left")
+        for column in ("when", "who", "what", "why"):
+            table.add_column(column, overflow="fold")
+        zone = settings.zone
+        for entry in entries:
+            when = entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            table.add_row(when, entry.actor, entry.action, entry.detail)
+        out.print(table)
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Argument(help="File to write, e.g. attendees.xlsx.")],
+    event: Annotated[str | None, typer.Option(help="Event slug (needed with several).")] = None,
+    format: Annotated[ExportFormat | None, typer.Option("--format")] = None,
+    waitlist: Annotated[bool, typer.Option(help="List the waiting list after.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """The attendee list as a sign-in sheet (CSV or Excel), ordered by surname."""
+    from mailbot.export import attendees, to_csv, to_xlsx
+    from mailbot.render import long_date
+    from mailbot.wiring import open_store
+
+    with _exit_codes():
+        settings = _settings(config)
+        events = {e.slug: e for e in settings.event_infos()}
+        if event is None and len(events) > 1:
+            raise ConfigError(settings.source, "--event", f"say which: {', '.join(events)}")
+        chosen = events.get(event) if event else next(iter(events.values()))
+        if chosen is None:
+            raise ConfigError(settings.source, "--event", f"no event has the slug {event!r}")
+        kind = format or (ExportFormat.xlsx if output.suffix == ".xlsx" else ExportFormat.csv)
+        people = attendees(open_store(settings).bookings(chosen.slug), include_waitlist=waitlist)
+        if kind is ExportFormat.xlsx:
+            data = to_xlsx(people, chosen.title, long_date(chosen.starts_at))
+        else:
+            data = to_csv(people, chosen.title)
+        output.write_bytes(data)
+        out.print(f"{len(people)} attendees written to {output}", markup=False, highlight=False)
+
+
 _FIELDS: dict[str, Callable[[BookingRow], object]] = {
     "ref": lambda r: r.ref,
     "event": lambda r: r.event_slug,

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from email import policy as email_policy
 from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import Policy
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Literal
 
 import jinja2
 
 from mailbot.domain import EventInfo, Notice, Outcome, OutgoingMail
+from mailbot.invite import calendar_invite
+
+log = logging.getLogger("mailbot.render")
 
 __all__ = [
     "ReplyContext",
@@ -202,6 +207,43 @@ def _recipient(name: str | None, email: str) -> Address:
     return Address(display_name=display, addr_spec=email.strip())
 
 
+_INVITE_METHODS: dict[Outcome, Literal["REQUEST", "CANCEL"]] = {
+    Outcome.CONFIRMED: "REQUEST",
+    Outcome.PROMOTED: "REQUEST",
+    Outcome.REMINDER: "REQUEST",
+    Outcome.CANCELLED: "CANCEL",
+}
+_SEQUENCE_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _sequence(now: datetime) -> int:
+    """Minutes since 2026: a later invite or cancellation always has a higher SEQUENCE."""
+    return max(0, int((now - _SEQUENCE_EPOCH).total_seconds() // 60))
+
+
+def _invite(
+    notice: Notice, event: EventInfo, sender: Sender, now: datetime
+) -> tuple[str, bytes] | None:
+    method = _INVITE_METHODS.get(notice.outcome)
+    if notice.booking is None or method is None:
+        return None
+    try:
+        return method, calendar_invite(
+            event,
+            notice.booking,
+            organiser_address=sender.booking_address,
+            organiser_name=sender.display_name,
+            method=method,
+            sequence=_sequence(now),
+            stamp=now,
+        )
+    except ValueError:
+        # Only a reference or address no mail client could use gets here; the mail still
+        # goes, without the calendar entry.
+        log.warning("no calendar invite for booking %r", notice.booking.ref)
+        return None
+
+
 def render_notice(
     env: jinja2.Environment,
     notice: Notice,
@@ -256,6 +298,17 @@ def render_notice(
     message["X-Mailbot-Outcome"] = notice.outcome.value
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    invite = _invite(notice, event, sender, now)
+    if invite is not None:
+        # Outlook and Google offer "add to calendar" for a text/calendar attachment that
+        # names its METHOD; the UID is the booking's, so a later CANCEL removes this entry.
+        message.add_attachment(
+            invite[1],
+            maintype="text",
+            subtype="calendar",
+            filename="invite.ics",
+            params={"method": invite[0]},
+        )
     for attachment in notice.attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         message.add_attachment(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
+from icalendar import Calendar
 
 from mailbot.domain import BookingStatus, BookingView, Notice, Outcome, OutgoingMail
 from mailbot.render import (
@@ -118,7 +119,10 @@ def test_reply_headers_follow_the_contract(env: jinja2.Environment, outcome: Out
     assert message["To"].addresses[0].addr_spec == "jane.smith@example.police.uk"
     assert message["To"].addresses[0].display_name == "Jane Smith"
     assert message["Date"].datetime == NOW
-    assert message.get_content_type() == "multipart/alternative"
+    with_invite = outcome in (Outcome.CONFIRMED, Outcome.PROMOTED, Outcome.CANCELLED)
+    expected = "multipart/mixed" if with_invite else "multipart/alternative"
+    assert message.get_content_type() == expected
+    assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
     assert (mail.message_id, mail.recipient, mail.outcome, mail.booking_ref) == (
         MESSAGE_ID,
         "jane.smith@example.police.uk",
@@ -530,3 +534,70 @@ def test_every_outcome_template_pair_exists(env: jinja2.Environment) -> None:
     for outcome in OUTCOMES:
         assert f"{outcome.value}.txt.j2" in names
         assert f"{outcome.value}.html.j2" in names
+
+
+def _invite(mail_bytes: bytes) -> Calendar:
+    message = email.message_from_bytes(mail_bytes, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    (part,) = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert part.get_filename() == "invite.ics"
+    return Calendar.from_ical(part.get_content())
+
+
+def test_confirmation_carries_an_invite_and_cancellation_removes_the_same_entry() -> None:
+    env = make_environment()
+    confirmed = BookingView(
+        "CSE-7K3Q",
+        EVENT.slug,
+        "jane.smith@example.police.uk",
+        BookingStatus.CONFIRMED,
+        name="Jane Smith",
+    )
+    cancelled = replace(confirmed, status=BookingStatus.CANCELLED)
+    request = render_notice(
+        env,
+        Notice(Outcome.CONFIRMED, confirmed),
+        EVENT,
+        SENDER,
+        None,
+        message_id=MESSAGE_ID,
+        now=NOW,
+    )
+    cancel = render_notice(
+        env,
+        Notice(Outcome.CANCELLED, cancelled),
+        EVENT,
+        SENDER,
+        None,
+        message_id="<mailbot.c@example.ac.uk>",
+        now=NOW + timedelta(hours=1),
+    )
+    first, second = _invite(request.data), _invite(cancel.data)
+    assert str(first["METHOD"]) == "REQUEST" and str(second["METHOD"]) == "CANCEL"
+    (event_one,) = first.walk("VEVENT")
+    (event_two,) = second.walk("VEVENT")
+    assert str(event_one["UID"]) == str(event_two["UID"]) == "booking-cse-7k3q@example.ac.uk"
+    assert int(event_two["SEQUENCE"]) > int(event_one["SEQUENCE"])
+    assert str(event_one["ORGANIZER"]) == "mailto:bookings@example.ac.uk"
+
+
+def test_no_invite_for_a_waiting_list_place() -> None:
+    waiting = BookingView(
+        "CSE-7K3Q",
+        EVENT.slug,
+        "jane.smith@example.police.uk",
+        BookingStatus.WAITLISTED,
+        waitlist_position=3,
+    )
+    mail = render_notice(
+        make_environment(),
+        Notice(Outcome.WAITLISTED, waiting),
+        EVENT,
+        SENDER,
+        None,
+        message_id=MESSAGE_ID,
+        now=NOW,
+    )
+    message = email.message_from_bytes(mail.data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    assert list(message.iter_attachments()) == []

@@ -398,6 +398,15 @@ class Store:
             tx.session.add(row)
             return row.attempts
 
+    def history(self, ref: str) -> list[AuditRow]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            statement = (
+                select(AuditRow)
+                .where(AuditRow.booking_ref == ref)
+                .order_by(col(AuditRow.at), col(AuditRow.id))
+            )
+            return list(session.exec(statement).all())
+
     def count_bookings(self) -> int:
         with Session(self.engine) as session:
             return int(session.exec(select(func.count()).select_from(BookingRow)).one())
