@@ -39,7 +39,8 @@ from mailbot.export import attendees, to_csv
 from mailbot.mail.base import MailSink, MailSource
 from mailbot.organiser import CommandsResult, carry_out
 from mailbot.parse import parse
-from mailbot.render import ReplyContext, Sender, new_message_id, render_notice
+from mailbot.render import ReplyContext, Sender, long_date, new_message_id, render_notice
+from mailbot.route import references_in, route
 from mailbot.store.bookings import LedgerEntry, Store, Transaction
 from mailbot.store.outbox import Outbox
 from mailbot.store.tables import BookingRow
@@ -238,6 +239,58 @@ class Mailbot:
             self.source.mark_handled(raw.source_key)
         return result
 
+    def _route(
+        self, tx: Transaction, mail: InboundMail, thread: dict[str, tuple[str, str | None]]
+    ) -> EventInfo | None:
+        thread_refs = [ref for _outcome, ref in thread.values() if ref]
+        thread_event = None
+        for ref in thread_refs:
+            booking = tx.booking_view(ref)
+            if booking is not None:
+                thread_event = booking.event_slug
+                break
+        ref_events = {}
+        for ref in references_in(mail):
+            booking = tx.booking_view(ref)
+            if booking is not None:
+                ref_events[ref] = booking.event_slug
+        return route(
+            mail,
+            self.settings.events,
+            booking_address=self._from_address,
+            thread_event=thread_event,
+            ref_events=ref_events,
+        )
+
+    def _ask_which_event(
+        self, tx: Transaction, mail: InboundMail, request: Request, now: datetime
+    ) -> LedgerEntry:
+        """Several events and nothing says which: one question back, nothing booked."""
+        local, _, domain = self._from_address.partition("@")
+        choices = tuple(
+            f"{event.title} ({long_date(event.starts_at)}): write to {local}+{event.slug}@{domain}"
+            f" or put {event.slug} in the subject"
+            for event in self.settings.events
+        )
+        notice = Notice(
+            Outcome.INFO,
+            None,
+            template="which-event",
+            recipient=request.sender.email,
+            summary=choices,
+        )
+        mails = self._render((notice,), mail, now, default_event=self.settings.events[0])
+        entry = LedgerEntry(
+            mail.source_key,
+            mail.message_id,
+            request.sender.email,
+            Disposition.ANSWERED,
+            "asked which event: the mail names none of them",
+            outcome=Outcome.INFO.value,
+        )
+        tx.apply(entry, None, mails, sender_address=self._from_address, now=now)
+        return entry
+
     def _render(
         self,
         notices: tuple[Notice, ...],
@@ -395,7 +448,9 @@ class Mailbot:
         if any(outcome == Outcome.DETAILS_NEEDED.value for outcome, _ in asked.values()):
             request = replace(request, details_already_asked=True)
 
-        event = choose_event(mail, self.settings.events)
+        event = self._route(tx, mail, asked)
+        if event is None:
+            return self._ask_which_event(tx, mail, request, now), False
         colleagues = [c.email for c in request.colleagues]
         snapshot = tx.snapshot(event, request.sender.email, colleagues)
         refs = [tx.unused_ref(self.make_ref) for _ in range(1 + len(colleagues))]
@@ -427,17 +482,6 @@ def _bounce_reason(bounce: Bounce) -> str:
     kind = "delayed delivery notice" if bounce.temporary else "bounce"
     addresses = ", ".join(bounce.failed_addresses[:3])
     return f"{kind}{f' for {addresses}' if addresses else ''}"
-
-
-def choose_event(mail: InboundMail, events: tuple[EventInfo, ...]) -> EventInfo:
-    """The event a request is about: the only one, or the one its subject or text names."""
-    if len(events) == 1:
-        return events[0]
-    haystack = f"{mail.subject}\n{mail.text}".lower()
-    for event in events:
-        if event.slug in haystack or event.title.lower() in haystack:
-            return event
-    return events[0]
 
 
 def _first_line(exc: BaseException) -> str:

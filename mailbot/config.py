@@ -183,6 +183,8 @@ class EventSettings(_Section):
     ends_at: datetime
     venue: str = Field(min_length=1)
     capacity: int = Field(ge=0)
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
 
     @field_validator("slug")
     @classmethod
@@ -195,6 +197,8 @@ class EventSettings(_Section):
     def _order(self) -> EventSettings:
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValueError("closes_at must be after opens_at")
         return self
 
 
@@ -234,6 +238,8 @@ class Settings(_Section):
                 ends_at=_in_zone(e.ends_at, zone),
                 venue=e.venue,
                 capacity=e.capacity,
+                opens_at=_in_zone(e.opens_at, zone) if e.opens_at else None,
+                closes_at=_in_zone(e.closes_at, zone) if e.closes_at else None,
             )
             for e in self.events
         )

@@ -72,7 +72,6 @@ def decide(
     `refs` are unused booking references, one for each booking the request could create
     (the sender and each colleague); `now` is passed in so the rules need no clock.
     """
-    del now  # booking windows (a later rule) will use it; the signature is fixed now
     if request.intent is Intent.CANCEL:
         return _cancel(request, snapshot)
     if request.intent is Intent.QUESTION and request.question:
@@ -81,7 +80,32 @@ def decide(
         existing = _active(snapshot.senders_bookings)
         if existing is not None:
             return _amend(existing, request.needs)
+    closed = _window_closed(snapshot, now)
+    if closed is not None:
+        return Decision(
+            Outcome.INFO,
+            (closed,),
+            notices=(
+                Notice(
+                    Outcome.INFO,
+                    _active(snapshot.senders_bookings),
+                    template="not-open" if "not open" in closed else "closed",
+                    recipient=request.sender.email,
+                ),
+            ),
+        )
     return _book(request, snapshot, policy, iter(refs))
+
+
+def _window_closed(snapshot: Snapshot, now: datetime) -> str | None:
+    """Why bookings are not being taken now, or None when they are."""
+    event = snapshot.event
+    if event.opens_at is not None and now < event.opens_at:
+        return f"bookings not open until {event.opens_at.isoformat()}"
+    closes_at = event.closes_at or event.starts_at
+    if now >= closes_at:
+        return f"bookings closed at {closes_at.isoformat()}"
+    return None
 
 
 def _active(bookings: tuple[BookingView, ...]) -> BookingView | None:

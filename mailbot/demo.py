@@ -46,9 +46,9 @@ timezone = "Europe/London"
 [[events]]
 slug = "cse-forum-preston"
 title = "Working together to enhance police responses to child sexual exploitation"
-# PLACEHOLDER DATE: the published announcement gives none.
-starts_at = 2027-03-10T11:00:00
-ends_at = 2027-03-10T15:45:00
+# PLACEHOLDER DATE: the published announcement gives none; the demo puts it 15 weeks ahead.
+starts_at = {{day}}T11:00:00
+ends_at = {{day}}T15:45:00
 venue = "University of Central Lancashire, Preston, Lancashire, PR1 2HE"
 capacity = {DEMO_CAPACITY}
 """
@@ -75,7 +75,9 @@ def create_workspace(workspace: Path | None, now: datetime) -> Path:
     root = workspace or Path(tempfile.mkdtemp(prefix="mailbot-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     config = root / "config.toml"
-    config.write_text(_DEMO_CONFIG.replace("{config}", str(config)), encoding="utf-8")
+    day = (now + timedelta(weeks=15)).date().isoformat()
+    text = _DEMO_CONFIG.replace("{config}", str(config)).replace("{day}", day)
+    config.write_text(text, encoding="utf-8")
     inbox = mailbox.Maildir(root / "inbox", create=True)
     for seeded in demo_inbox(now):
         key = inbox.add(seeded.data)

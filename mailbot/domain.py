@@ -177,6 +177,8 @@ class EventInfo:
     ends_at: datetime
     venue: str
     capacity: int
+    opens_at: datetime | None = None  # bookings taken from then (None: already open)
+    closes_at: datetime | None = None  # and until then (None: until the event starts)
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,8 @@ poll_seconds = {poll_seconds}
 [[events]]
 slug = "cse-forum-preston"
 title = "Working together to enhance police responses to child sexual exploitation"
-starts_at = 2027-03-10T11:00:00
-ends_at = 2027-03-10T15:45:00
+starts_at = 2099-03-10T11:00:00
+ends_at = 2099-03-10T15:45:00
 venue = "University of Central Lancashire, Preston, PR1 2HE"
 capacity = {capacity}
 """

@@ -72,7 +72,7 @@ def test_a_morning_of_booking_mail(tmp_path: Path) -> None:
     assert body is not None
     text = body.get_content()
     assert confirmed.booking is not None and confirmed.booking in text
-    assert "Wednesday 10 March 2027" in text and "11:00" in text and "PR1 2HE" in text
+    assert "Tuesday 10 March 2099" in text and "11:00" in text and "PR1 2HE" in text
     assert "CANCEL" in text
 
     waitlisted = next(r for r in replies if r.outcome == "waitlisted")
