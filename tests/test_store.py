@@ -14,12 +14,16 @@ from alembic import command
 from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 
+from mailbot.app import Mailbot
+from mailbot.render import make_environment
 from mailbot.store.bookings import Store
 from mailbot.store.database import alembic_config, connect, open_engine, schema_is_current
 from mailbot.store.outbox import QUEUED, SENDING, Outbox, retry_delay
 from mailbot.store.tables import OutboxRow
-from tests.harness import Workspace, eml
+from mailbot.wiring import open_sink, open_source, pipeline_settings
+from tests.harness import FIXED_NOW, Workspace, eml
 from tests.realmail import made_up_name, officer_request
+from tests.servers.postgres import create_database, drop_database
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -167,15 +171,24 @@ def _officer_mail(worker: int, index: int) -> bytes:
     return message.as_bytes()
 
 
-def _worker(root: str, start: Any) -> None:
+def _worker(root: str, start: Any, serialise: bool) -> None:
     ws = Workspace.reopen(Path(root))
+    settings = ws.settings
+    store = Store(connect(settings.database_url(), serialise=serialise), serialise=serialise)
+    bot = Mailbot(
+        pipeline_settings(settings),
+        store=store,
+        source=open_source(settings),
+        sink=open_sink(settings),
+        templates=make_environment(),
+        clock=lambda: FIXED_NOW,
+    )
     start.wait(30)
-    ws.poll()
+    with bot:
+        bot.poll()
 
 
-def test_concurrent_processes_never_book_one_place_too_many(
-    tmp_path: Path, database_url: str
-) -> None:
+def _burst(tmp_path: Path, database_url: str, *, serialise: bool) -> list[Workspace]:
     context = multiprocessing.get_context("spawn")
     start = context.Event()
     workspaces = []
@@ -184,14 +197,22 @@ def test_concurrent_processes_never_book_one_place_too_many(
         ws.deliver(*(_officer_mail(worker, i) for i in range(REQUESTS_EACH)))
         workspaces.append(ws)
     Store(connect(database_url)).sync_events(workspaces[0].settings.event_infos())
-    processes = [context.Process(target=_worker, args=(str(ws.root), start)) for ws in workspaces]
+    processes = [
+        context.Process(target=_worker, args=(str(ws.root), start, serialise)) for ws in workspaces
+    ]
     for process in processes:
         process.start()
     start.set()
     for process in processes:
         process.join(120)
         assert process.exitcode == 0
+    return workspaces
 
+
+def test_concurrent_processes_never_book_one_place_too_many(
+    tmp_path: Path, database_url: str
+) -> None:
+    workspaces = _burst(tmp_path, database_url, serialise=True)
     statuses = [row.status for row in Store(connect(database_url)).bookings()]
     assert statuses.count("confirmed") == CAPACITY
     assert statuses.count("waitlisted") == WORKERS * REQUESTS_EACH - CAPACITY
@@ -206,6 +227,36 @@ def test_concurrent_processes_never_book_one_place_too_many(
             assert found is not None
             positions.append(int(found.group(1)))
     assert sorted(positions) == list(range(1, WORKERS * REQUESTS_EACH - CAPACITY + 1))
+
+
+def test_control_without_the_lock_overbooks_so_the_test_above_can_fail(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The same burst with the event lock (and SQLite's BEGIN IMMEDIATE) switched off."""
+    most = 0
+    extra: list[str] = []
+    try:
+        for attempt in range(3):
+            url = database_url
+            if attempt:
+                url = _fresh_database(database_url, tmp_path, attempt)
+                extra.append(url)
+            _burst(tmp_path / f"try{attempt}", url, serialise=False)
+            confirmed = [r for r in Store(connect(url)).bookings() if r.status == "confirmed"]
+            most = max(most, len(confirmed))
+            if most > CAPACITY:
+                break
+    finally:
+        for url in extra:
+            if url.startswith("postgresql"):
+                drop_database(url)
+    assert most > CAPACITY, "without the lock the same burst should overbook"
+
+
+def _fresh_database(database_url: str, tmp_path: Path, attempt: int) -> str:
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / f'control{attempt}.db'}"
+    return create_database()
 
 
 def test_a_waitlisted_officer_asking_again_is_told_their_current_position(

@@ -21,24 +21,31 @@ _MIGRATION_LOCK_KEY = 0x6D61696C626F74  # "mailbot": one migrator at a time on P
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def open_engine(url: str) -> Engine:
+def open_engine(url: str, *, serialise: bool = True) -> Engine:
     """An engine whose every transaction is a writer's transaction on SQLite.
 
     pysqlite's own transaction handling starts transactions lazily and as DEFERRED, so a
     read-then-write can overbook; BEGIN IMMEDIATE takes the write lock up front instead.
+    `serialise=False` keeps pysqlite's behaviour: it exists only so that the concurrency
+    test can show, in a control run, that the lock is what prevents overbooking.
     """
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "connect", _sqlite_connect if serialise else _sqlite_pragmas)
+        if serialise:
+            event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+    _sqlite_pragmas(dbapi_connection, record)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -84,10 +91,10 @@ def _brief(exc: SQLAlchemyError) -> str:
     return str(original or exc).strip().splitlines()[0]
 
 
-def connect(url: str) -> Engine:
+def connect(url: str, *, serialise: bool = True) -> Engine:
     """Open and migrate; database problems become OperationalError."""
     try:
-        engine = open_engine(url)
+        engine = open_engine(url, serialise=serialise)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise OperationalError(f"cannot open the database {_redacted(url)}: {exc}") from exc
     migrate(engine)
