@@ -17,7 +17,7 @@ from mailbot.classify import OwnIdentity, classify
 from mailbot.classify.body import readable_part
 from mailbot.classify.bounce import Bounce, bounce_report
 from mailbot.commands import looks_like_commands, parse_commands
-from mailbot.decide import decide
+from mailbot.decide import decide, expire_offer
 from mailbot.delivery import DeliverySummary, deliver_pending
 from mailbot.domain import (
     Attachment,
@@ -82,7 +82,8 @@ class PollSummary:
 
     @property
     def handled(self) -> int:
-        return sum(n for key, n in self.results.items() if key != "already handled")
+        not_inbound = ("already handled", "offer lapsed")
+        return sum(n for key, n in self.results.items() if key not in not_inbound)
 
     def line(self) -> str:
         order = ("confirmed", "waitlisted", "declined", "held", "duplicate", "cancelled")
@@ -146,9 +147,29 @@ class Mailbot:
         queued is still sent before returning.
         """
         summary = PollSummary()
+        summary.results.update(self.expire_offers())
         summary.results.update(self.handle_inbox(on_message, should_stop))
         summary.delivery = self.deliver()
         return summary
+
+    def expire_offers(self) -> Counter[str]:
+        """Offers not taken up in time lapse, and each place is offered to the next person."""
+        now = self.clock()
+        lapsed: Counter[str] = Counter()
+        by_slug = {event.slug: event for event in self.settings.events}
+        with self.store.transaction() as tx:
+            for booking in tx.lapsed_offers(now):
+                event = by_slug.get(booking.event_slug)
+                if event is None:
+                    continue
+                snapshot = tx.snapshot(event, booking.email)
+                decision = expire_offer(booking, snapshot, self.settings.policy, now)
+                tx.apply_decision(decision, actor="system", now=now)
+                mails = self._render(decision.notices, None, now, default_event=event)
+                tx.queue(mails, sender_address=self._from_address, now=now)
+                lapsed["offer lapsed"] += 1
+                log.info("offer to %s lapsed", booking.ref)
+        return lapsed
 
     def deliver(self) -> DeliverySummary:
         return deliver_pending(self.outbox, self.sink, self.clock)
@@ -434,6 +455,8 @@ class Mailbot:
             commands_text = readable_part(mail.text)
             if looks_like_commands(commands_text):
                 return self._organiser_mail(tx, mail, request, commands_text, now), False
+        if request.intent is Intent.ACKNOWLEDGE and tx.has_open_offer(request.sender.email, now):
+            request = replace(request, intent=Intent.BOOK)  # "Yes, thanks!" takes the place
         if request.intent is Intent.ACKNOWLEDGE:
             reason = "nothing to answer (thanks or a calendar acceptance)"
             return self._record_unanswered(tx, mail, Disposition.IGNORED, reason, now), False

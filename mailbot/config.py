@@ -129,6 +129,7 @@ _DETAILS = ("name", "rank", "force")
 
 class BookingSettings(_Section):
     required_details: list[str] = Field(default_factory=lambda: ["name", "force"])
+    waitlist_offer_hours: int | None = Field(default=None, ge=1)
 
     @field_validator("required_details")
     @classmethod
@@ -251,6 +252,7 @@ class Settings(_Section):
             organiser_name=self.organiser.name,
             organiser_email=self.organiser.email,
             required_details=tuple(self.booking.required_details),
+            offer_hours=self.booking.waitlist_offer_hours,
         )
 
     def resolve_path(self, value: str) -> Path:

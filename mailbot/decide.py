@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mailbot.domain import (
     ACTIVE_STATUSES,
@@ -73,7 +73,7 @@ def decide(
     (the sender and each colleague); `now` is passed in so the rules need no clock.
     """
     if request.intent is Intent.CANCEL:
-        return _cancel(request, snapshot)
+        return _cancel(request, snapshot, policy, now)
     if request.intent is Intent.QUESTION and request.question:
         return _question(request)
     if request.intent is Intent.AMEND and request.needs:
@@ -94,7 +94,7 @@ def decide(
                 ),
             ),
         )
-    return _book(request, snapshot, policy, iter(refs))
+    return _book(request, snapshot, policy, iter(refs), now)
 
 
 def _window_closed(snapshot: Snapshot, now: datetime) -> str | None:
@@ -150,13 +150,15 @@ def _missing_details(sender: SenderDetails, policy: Policy) -> tuple[str, ...]:
     return tuple(name for name in policy.required_details if getattr(sender, name, None) is None)
 
 
-def _book(request: Request, snapshot: Snapshot, policy: Policy, refs: Iterator[str]) -> Decision:
+def _book(
+    request: Request, snapshot: Snapshot, policy: Policy, refs: Iterator[str], now: datetime
+) -> Decision:
     sender = request.sender
     places = _Places(snapshot.places_left, snapshot.waitlist_length)
     trusted = request.authenticity.verified or not policy.require_authentication
     # The sender's own place is taken before any colleague's.
     own = (
-        _own_booking(request, snapshot, policy, next(refs), places=places, trusted=trusted)
+        _own_booking(request, snapshot, policy, next(refs), places=places, trusted=trusted, now=now)
         if request.include_sender
         else None
     )
@@ -192,6 +194,7 @@ def _book(request: Request, snapshot: Snapshot, policy: Policy, refs: Iterator[s
     return Decision(
         own.outcome,
         (*own.reasons, *reasons),
+        changes=own.changes,
         new_bookings=(*created, *related),
         notices=(replace(own.notice, related=tuple(related), skipped=skipped), *colleague_notices),
         needs=needs,
@@ -206,6 +209,7 @@ class _Own:
     notice: Notice
     booking: BookingView | None = None
     created: bool = False
+    changes: tuple[StatusChange, ...] = ()
 
 
 def _view(
@@ -236,10 +240,22 @@ def _own_booking(
     *,
     places: _Places,
     trusted: bool,
+    now: datetime,
 ) -> _Own:
     sender = request.sender
     domain = sender.email.rpartition("@")[2]
     existing = _active(snapshot.senders_bookings)
+    if existing is not None and existing.has_offer(now):
+        taken = replace(
+            existing, status=BookingStatus.CONFIRMED, waitlist_position=None, offer_expires_at=None
+        )
+        return _Own(
+            Outcome.CONFIRMED,
+            (f"{existing.ref} accepted the place offered",),
+            Notice(Outcome.CONFIRMED, taken),
+            taken,
+            changes=(StatusChange(existing.ref, BookingStatus.CONFIRMED),),
+        )
     if existing is not None:
         return _Own(
             Outcome.DUPLICATE,
@@ -324,7 +340,45 @@ def _colleagues(
     return to_book, tuple(skipped), reasons
 
 
-def _cancel(request: Request, snapshot: Snapshot) -> Decision:
+def pass_place(
+    snapshot: Snapshot, policy: Policy, now: datetime, skip: str | None = None
+) -> tuple[list[StatusChange], list[Notice], list[str]]:
+    """A freed place goes to the first on the waitlist: confirmed at once, or offered for
+    `offer_hours` when the organiser wants people to accept first."""
+    following = next((b for b in snapshot.waitlist_head if b.ref != skip), None)
+    if following is None:
+        return [], [], []
+    if policy.offer_hours:
+        expires = now + timedelta(hours=policy.offer_hours)
+        offered = replace(following, offer_expires_at=expires)
+        return (
+            [StatusChange(following.ref, BookingStatus.WAITLISTED, offer_expires_at=expires)],
+            [Notice(Outcome.PROMOTED, offered, in_reply=False, template="offer")],
+            [f"{following.ref} offered the place until {expires.isoformat()}"],
+        )
+    promoted = replace(following, status=BookingStatus.CONFIRMED, waitlist_position=None)
+    return (
+        [StatusChange(following.ref, BookingStatus.CONFIRMED)],
+        [Notice(Outcome.PROMOTED, promoted, in_reply=False)],
+        [f"{following.ref} promoted from the waitlist"],
+    )
+
+
+def expire_offer(
+    booking: BookingView, snapshot: Snapshot, policy: Policy, now: datetime
+) -> Decision:
+    """An offer nobody took lapses: that booking leaves the waitlist, the place moves on."""
+    lapsed = replace(booking, status=BookingStatus.CANCELLED, waitlist_position=None)
+    changes, notices, reasons = pass_place(snapshot, policy, now, skip=booking.ref)
+    return Decision(
+        Outcome.CANCELLED,
+        (f"{booking.ref}: offer not taken up in time", *reasons),
+        changes=(StatusChange(booking.ref, BookingStatus.CANCELLED), *changes),
+        notices=(Notice(Outcome.INFO, lapsed, in_reply=False, template="offer-expired"), *notices),
+    )
+
+
+def _cancel(request: Request, snapshot: Snapshot, policy: Policy, now: datetime) -> Decision:
     existing = _active(snapshot.senders_bookings)
     if existing is None:
         return Decision(
@@ -334,19 +388,19 @@ def _cancel(request: Request, snapshot: Snapshot) -> Decision:
                 Notice(Outcome.INFO, None, template="no-booking", recipient=request.sender.email),
             ),
         )
-    cancelled = replace(existing, status=BookingStatus.CANCELLED, waitlist_position=None)
+    cancelled = replace(
+        existing, status=BookingStatus.CANCELLED, waitlist_position=None, offer_expires_at=None
+    )
     changes = [StatusChange(existing.ref, BookingStatus.CANCELLED)]
     notices = [Notice(Outcome.CANCELLED, cancelled)]
     reasons = [f"{existing.ref} cancelled by its holder (was {existing.status.value})"]
-    if existing.status is BookingStatus.CONFIRMED:
-        promoted = next((b for b in snapshot.waitlist_head if b.ref != existing.ref), None)
-        if promoted is not None:
-            promoted_view = replace(
-                promoted, status=BookingStatus.CONFIRMED, waitlist_position=None
-            )
-            changes.append(StatusChange(promoted.ref, BookingStatus.CONFIRMED))
-            notices.append(Notice(Outcome.PROMOTED, promoted_view, in_reply=False))
-            reasons.append(f"{promoted.ref} promoted from the waitlist")
+    if existing.status is BookingStatus.CONFIRMED or existing.has_offer(now):
+        more_changes, more_notices, more_reasons = pass_place(
+            snapshot, policy, now, skip=existing.ref
+        )
+        changes += more_changes
+        notices += more_notices
+        reasons += more_reasons
     return Decision(
         Outcome.CANCELLED, tuple(reasons), changes=tuple(changes), notices=tuple(notices)
     )

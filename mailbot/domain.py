@@ -194,6 +194,14 @@ class BookingView:
     force: str | None = None
     waitlist_position: int | None = None
     unit: str | None = None
+    offer_expires_at: datetime | None = None  # a freed place is held for them until then
+
+    def has_offer(self, now: datetime) -> bool:
+        return (
+            self.status is BookingStatus.WAITLISTED
+            and self.offer_expires_at is not None
+            and now < self.offer_expires_at
+        )
 
 
 @dataclass(frozen=True)
@@ -203,13 +211,14 @@ class Snapshot:
     event: EventInfo
     confirmed_count: int
     waitlist_length: int
-    waitlist_head: tuple[BookingView, ...]  # the first few waiting, in arrival order
+    waitlist_head: tuple[BookingView, ...]  # the first few waiting without an offer, in order
     senders_bookings: tuple[BookingView, ...]  # this sender's, newest first, with positions
     colleagues_bookings: Mapping[str, tuple[BookingView, ...]] = field(default_factory=dict)
+    offers_open: int = 0  # places held for waitlisted people who were offered them
 
     @property
     def places_left(self) -> int:
-        return max(0, self.event.capacity - self.confirmed_count)
+        return max(0, self.event.capacity - self.confirmed_count - self.offers_open)
 
 
 @dataclass(frozen=True)
@@ -221,6 +230,7 @@ class Policy:
     organiser_name: str
     organiser_email: str
     required_details: tuple[str, ...] = ("name", "force")  # SenderDetails fields
+    offer_hours: int | None = None  # None: a freed place goes to the next person at once
 
 
 @dataclass(frozen=True)
@@ -229,6 +239,7 @@ class StatusChange:
 
     ref: str
     new_status: BookingStatus
+    offer_expires_at: datetime | None = None  # set: an offer; the status stays waitlisted
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Literal
 
 import jinja2
 
-from mailbot.domain import EventInfo, Notice, Outcome, OutgoingMail
+from mailbot.domain import BookingStatus, EventInfo, Notice, Outcome, OutgoingMail
 from mailbot.invite import calendar_invite
 
 log = logging.getLogger("mailbot.render")
@@ -227,6 +227,8 @@ def _invite(
     method = _INVITE_METHODS.get(notice.outcome)
     if notice.booking is None or method is None:
         return None
+    if method == "REQUEST" and notice.booking.status is not BookingStatus.CONFIRMED:
+        return None  # an offered place is not yet theirs: no calendar entry until they accept
     try:
         return method, calendar_invite(
             event,

@@ -56,6 +56,7 @@ def booking_view(row: BookingRow) -> BookingView:
         rank=row.rank,
         force=row.force,
         unit=row.unit,
+        offer_expires_at=row.offer_expires_at,
     )
 
 
@@ -107,11 +108,21 @@ class Transaction:
         row = self.lock_event(event.slug)
         confirmed = self._count(event.slug, BookingStatus.CONFIRMED)
         waiting = self._count(event.slug, BookingStatus.WAITLISTED)
+        offers = self.session.exec(
+            select(func.count())
+            .select_from(BookingRow)
+            .where(
+                BookingRow.event_slug == event.slug,
+                BookingRow.status == BookingStatus.WAITLISTED.value,
+                col(BookingRow.offer_expires_at).is_not(None),
+            )
+        ).one()
         head = self.session.exec(
             select(BookingRow)
             .where(
                 BookingRow.event_slug == event.slug,
                 BookingRow.status == BookingStatus.WAITLISTED.value,
+                col(BookingRow.offer_expires_at).is_(None),
             )
             .order_by(col(BookingRow.created_at), col(BookingRow.id))
             .limit(waitlist_head)
@@ -131,6 +142,7 @@ class Transaction:
             ),
             senders_bookings=tuple(self._with_position(b) for b in senders),
             colleagues_bookings=self.bookings_of(event.slug, colleagues),
+            offers_open=int(offers),
         )
 
     def _count(self, slug: str, status: BookingStatus) -> int:
@@ -272,17 +284,38 @@ class Transaction:
             row = self._booking(change.ref)
             previous = row.status
             row.status = change.new_status.value
+            row.offer_expires_at = change.offer_expires_at
             row.updated_at = now
             self.session.add(row)
-            self._audit(
-                now, change.ref, actor, f"{previous} -> {change.new_status.value}", decision.reasons
-            )
+            action = f"{previous} -> {change.new_status.value}"
+            if change.offer_expires_at is not None:
+                action = f"offered a place until {change.offer_expires_at.isoformat()}"
+            self._audit(now, change.ref, actor, action, decision.reasons)
         for slug, places in decision.capacities:
             event = self.lock_event(slug)
             self._audit(now, None, actor, f"capacity of {slug} set to {places}", decision.reasons)
             event.capacity_override = places
             self.session.add(event)
         self.session.flush()
+
+    def lapsed_offers(self, now: datetime) -> list[BookingView]:
+        rows = self.session.exec(
+            select(BookingRow).where(
+                BookingRow.status == BookingStatus.WAITLISTED.value,
+                col(BookingRow.offer_expires_at) <= now,
+            )
+        ).all()
+        return [booking_view(row) for row in rows]
+
+    def has_open_offer(self, email: str, now: datetime) -> bool:
+        found = self.session.exec(
+            select(BookingRow.id).where(
+                BookingRow.email == email,
+                BookingRow.status == BookingStatus.WAITLISTED.value,
+                col(BookingRow.offer_expires_at) > now,
+            )
+        ).first()
+        return found is not None
 
     def booking_view(self, ref: str) -> BookingView | None:
         row = self.session.exec(select(BookingRow).where(BookingRow.ref == ref)).first()

@@ -47,6 +47,8 @@ class BookingRow(SQLModel, table=True):
     needs: str | None = Field(default=None, sa_column=Column(Text))
     undeliverable: str | None = Field(default=None, sa_column=Column(Text))
     undeliverable_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    # A waitlisted booking offered a freed place: the place is held for them until then.
+    offer_expires_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
 class QuestionRow(SQLModel, table=True):

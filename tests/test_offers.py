@@ -1,0 +1,109 @@
+"""Waitlist offers: a freed place is held for the next person, who accepts by reply, or the
+offer lapses and passes on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from mailbot.store.database import connect
+from mailbot.store.tables import BookingRow
+from tests.harness import FIXED_NOW, Workspace, compose
+from tests.realmail import officer_request
+
+
+def statuses(ws: Workspace) -> dict[str, str]:
+    with Session(connect(ws.settings.database_url())) as session:
+        return {r.email: r.status for r in session.exec(select(BookingRow)).all()}
+
+
+def offering(tmp_path: Path) -> Workspace:
+    ws = Workspace(tmp_path, capacity=1)
+    ws.config.write_text(
+        ws.config.read_text().replace(
+            "[[events]]", "[booking]\nwaitlist_offer_hours = 24\n\n[[events]]"
+        )
+    )
+    ws.deliver(*(officer_request(i) for i in range(3)))
+    ws.poll()
+    ws.new_replies()
+    ws.deliver(
+        compose(
+            "Ann Lee <officer0@lancashire.police.uk>",
+            "Sorry, I can no longer attend.",
+            subject="Cancel",
+            message_id="<cancel0@l>",
+        )
+    )
+    ws.poll()
+    return ws
+
+
+def poll_at(ws: Workspace, hours: float) -> None:
+    with ws.bot(clock=lambda: FIXED_NOW + timedelta(hours=hours)) as bot:
+        bot.poll()
+
+
+def test_the_next_person_is_offered_the_place_and_takes_it_by_reply(tmp_path: Path) -> None:
+    ws = offering(tmp_path)
+    told = {r.to: r for r in ws.new_replies()}
+    offer = told["officer1@lancashire.police.uk"]
+    assert offer.outcome == "promoted"
+    assert list(offer.message.iter_attachments()) == [], "no calendar entry for an offer"
+    body = offer.message.get_body(("plain",))
+    assert body is not None and "holding it for you" in body.get_content()
+    assert statuses(ws)["officer1@lancashire.police.uk"] == "waitlisted"
+
+    ws.deliver(officer_request(7))  # a newcomer may not take the held place
+    ws.poll()
+    assert [r.outcome for r in ws.new_replies()] == ["waitlisted"]
+
+    ws.deliver(
+        compose(
+            "Ben Lee <officer1@lancashire.police.uk>",
+            "Yes please!",
+            subject="Re: A place has come up",
+            message_id="<yes1@l>",
+            in_reply_to=str(offer.message["Message-ID"]),
+        )
+    )
+    ws.poll()
+    (confirmed,) = ws.new_replies()
+    assert (confirmed.to, confirmed.outcome) == ("officer1@lancashire.police.uk", "confirmed")
+    assert len(list(confirmed.message.iter_attachments())) == 1, "now the calendar entry"
+    assert statuses(ws)["officer1@lancashire.police.uk"] == "confirmed"
+
+
+def test_an_offer_not_taken_up_lapses_and_passes_to_the_next(tmp_path: Path) -> None:
+    ws = offering(tmp_path)
+    ws.new_replies()
+    poll_at(ws, 23)
+    assert ws.new_replies() == [], "still within the offer"
+    poll_at(ws, 25)
+    told = sorted((r.to, r.outcome) for r in ws.new_replies())
+    assert told == [
+        ("officer1@lancashire.police.uk", "info"),
+        ("officer2@lancashire.police.uk", "promoted"),
+    ]
+    assert statuses(ws)["officer1@lancashire.police.uk"] == "cancelled"
+    poll_at(ws, 26)
+    assert ws.new_replies() == [], "each lapse handled once"
+
+
+def test_leaving_the_waitlist_by_reply(tmp_path: Path) -> None:
+    ws = offering(tmp_path)
+    ws.new_replies()
+    ws.deliver(
+        compose(
+            "Cara Lee <officer2@lancashire.police.uk>",
+            "Please take me off the waiting list.",
+            subject="Waiting list",
+            message_id="<off2@l>",
+        )
+    )
+    ws.poll()
+    (reply,) = ws.new_replies()
+    assert (reply.to, reply.outcome) == ("officer2@lancashire.police.uk", "cancelled")
+    assert statuses(ws)["officer2@lancashire.police.uk"] == "cancelled"
