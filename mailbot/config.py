@@ -186,6 +186,8 @@ class EventSettings(_Section):
     capacity: int = Field(ge=0)
     opens_at: datetime | None = None
     closes_at: datetime | None = None
+    places_per_force: int | None = Field(default=None, ge=1)
+    bookings_per_sender: int | None = Field(default=None, ge=1)
 
     @field_validator("slug")
     @classmethod
@@ -241,6 +243,8 @@ class Settings(_Section):
                 capacity=e.capacity,
                 opens_at=_in_zone(e.opens_at, zone) if e.opens_at else None,
                 closes_at=_in_zone(e.closes_at, zone) if e.closes_at else None,
+                places_per_force=e.places_per_force,
+                bookings_per_sender=e.bookings_per_sender,
             )
             for e in self.events
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from mailbot.domain import (
@@ -137,10 +137,19 @@ class _Places:
 
     left: int
     waiting: int
+    per_force: int | None = None  # the event's cap on confirmed places for one force
+    force_counts: dict[str, int] = field(default_factory=dict)
 
-    def take(self) -> tuple[BookingStatus, int | None]:
-        if self.left > 0:
+    def take(self, force: str | None = None) -> tuple[BookingStatus, int | None]:
+        capped = (
+            self.per_force is not None
+            and force is not None
+            and self.force_counts.get(force, 0) >= self.per_force
+        )
+        if self.left > 0 and not capped:
             self.left -= 1
+            if force is not None:
+                self.force_counts[force] = self.force_counts.get(force, 0) + 1
             return BookingStatus.CONFIRMED, None
         self.waiting += 1
         return BookingStatus.WAITLISTED, self.waiting
@@ -154,7 +163,12 @@ def _book(
     request: Request, snapshot: Snapshot, policy: Policy, refs: Iterator[str], now: datetime
 ) -> Decision:
     sender = request.sender
-    places = _Places(snapshot.places_left, snapshot.waitlist_length)
+    places = _Places(
+        snapshot.places_left,
+        snapshot.waitlist_length,
+        snapshot.event.places_per_force,
+        dict(snapshot.force_counts),
+    )
     trusted = request.authenticity.verified or not policy.require_authentication
     # The sender's own place is taken before any colleague's.
     own = (
@@ -163,10 +177,18 @@ def _book(
         else None
     )
     colleagues, skipped, reasons = _colleagues(request, snapshot, policy)
+    limit = snapshot.event.bookings_per_sender
+    if limit is not None:
+        allowed = max(0, limit - (1 if request.include_sender else 0))
+        over = colleagues[allowed:]
+        colleagues = colleagues[:allowed]
+        extra = tuple(f"{c.email}: at most {limit} places per request" for c in over)
+        skipped = (*skipped, *extra)
+        reasons += [f"colleague {line}" for line in extra]
     related: list[BookingView] = []
     colleague_notices: list[Notice] = []
     for colleague in colleagues:
-        status, position = places.take() if trusted else (BookingStatus.HELD, None)
+        status, position = places.take(colleague.force) if trusted else (BookingStatus.HELD, None)
         booking = _view(next(refs), snapshot, colleague, status, position)
         related.append(booking)
         colleague_notices.append(Notice(_STATUS_OUTCOME[status], booking, in_reply=False))
@@ -300,7 +322,7 @@ def _own_booking(
             held,
             True,
         )
-    status, position = places.take()
+    status, position = places.take(sender.force)
     booking = _view(ref, snapshot, sender, status, position)
     if status is BookingStatus.CONFIRMED:
         detail = f"{places.left} of {snapshot.event.capacity} places left"

@@ -179,6 +179,8 @@ class EventInfo:
     capacity: int
     opens_at: datetime | None = None  # bookings taken from then (None: already open)
     closes_at: datetime | None = None  # and until then (None: until the event starts)
+    places_per_force: int | None = None  # confirmed places one force may hold
+    bookings_per_sender: int | None = None  # places one request may take (self + colleagues)
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,7 @@ class Snapshot:
     senders_bookings: tuple[BookingView, ...]  # this sender's, newest first, with positions
     colleagues_bookings: Mapping[str, tuple[BookingView, ...]] = field(default_factory=dict)
     offers_open: int = 0  # places held for waitlisted people who were offered them
+    force_counts: Mapping[str, int] = field(default_factory=dict)  # confirmed places by force
 
     @property
     def places_left(self) -> int:

@@ -355,3 +355,27 @@ def test_missing_details_are_asked_for_once() -> None:
     assert first.notices[0].missing == ("name",)
     second = decide(replace(nameless, details_already_asked=True), state(0), POLICY, NOW, REFS)
     assert second.outcome is Outcome.CONFIRMED, "never asked twice: book with what we have"
+
+
+def test_a_force_at_its_cap_is_waitlisted_while_other_forces_still_get_places() -> None:
+    capped = replace(state(0), event=replace(EVENT, places_per_force=1))
+    durham_full = replace(capped, force_counts={"Durham Constabulary": 1})
+    held_back = decide(request(), durham_full, POLICY, NOW, REFS)
+    assert held_back.outcome is Outcome.WAITLISTED
+    other = Request(
+        Intent.BOOK,
+        SenderDetails("a@met.police.uk", name="Ann Lee", force="Metropolitan Police Service"),
+        VERIFIED,
+    )
+    assert decide(other, durham_full, POLICY, NOW, REFS).outcome is Outcome.CONFIRMED
+
+
+def test_one_request_takes_at_most_bookings_per_sender_places() -> None:
+    limited = replace(state(0), event=replace(EVENT, bookings_per_sender=2))
+    asking = replace(
+        request(),
+        colleagues=(colleague("alan.brown@durham.police.uk"), colleague("sam.k@durham.police.uk")),
+    )
+    decision = decide(asking, limited, POLICY, NOW, REFS)
+    assert [b.email for b in decision.new_bookings] == [OFFICER, "alan.brown@durham.police.uk"]
+    assert decision.notices[0].skipped == ("sam.k@durham.police.uk: at most 2 places per request",)

@@ -301,3 +301,18 @@ def test_upgrading_an_old_database_keeps_its_bookings(database_url: str) -> None
     (row,) = Store(upgraded).bookings()
     assert (row.ref, row.email, row.status) == ("OLD-REF", "a@met.police.uk", "confirmed")
     assert row.needs is None and row.unit is None and row.undeliverable is None
+
+
+def test_places_per_force_is_counted_by_the_database(tmp_path: Path, database_url: str) -> None:
+    ws = Workspace(tmp_path, capacity=5, database_url=database_url)
+    ws.config.write_text(
+        ws.config.read_text().replace("capacity = 5", "capacity = 5\nplaces_per_force = 1")
+    )
+    ws.deliver(officer_request(1), officer_request(2), officer_request(3, "durham.police.uk"))
+    ws.poll()
+    outcomes = sorted((r.to, r.outcome) for r in ws.new_replies())
+    assert outcomes == [
+        ("officer1@lancashire.police.uk", "confirmed"),
+        ("officer2@lancashire.police.uk", "waitlisted"),
+        ("officer3@durham.police.uk", "confirmed"),
+    ]

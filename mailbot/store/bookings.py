@@ -143,7 +143,20 @@ class Transaction:
             senders_bookings=tuple(self._with_position(b) for b in senders),
             colleagues_bookings=self.bookings_of(event.slug, colleagues),
             offers_open=int(offers),
+            force_counts=self._force_counts(event) if event.places_per_force else {},
         )
+
+    def _force_counts(self, event: EventInfo) -> dict[str, int]:
+        rows = self.session.exec(
+            select(BookingRow.force, func.count())
+            .where(
+                BookingRow.event_slug == event.slug,
+                BookingRow.status == BookingStatus.CONFIRMED.value,
+                col(BookingRow.force).is_not(None),
+            )
+            .group_by(col(BookingRow.force))
+        ).all()
+        return {force: int(count) for force, count in rows if force}
 
     def _count(self, slug: str, status: BookingStatus) -> int:
         statement = (

@@ -1,0 +1,260 @@
+"""Turn a snapshot of the bookings into the organiser's daily digest: values in, text out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import jinja2
+
+from mailbot.domain import BookingStatus, BookingView, EventInfo
+from mailbot.render import long_date
+
+__all__ = [
+    "COMMAND_HELP",
+    "DeliveryFailure",
+    "DigestState",
+    "EventDigest",
+    "Quarantined",
+    "Question",
+    "Undeliverable",
+    "digest_subject",
+    "fill_bar",
+    "fill_percent",
+    "has_news",
+    "render_digest",
+]
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question an attendee asked, for the organiser to answer personally."""
+
+    asked_at: datetime
+    email: str
+    name: str | None
+    text: str  # the attendee's own words: the only message text a digest ever shows
+    event_slug: str | None = None
+
+
+@dataclass(frozen=True)
+class Undeliverable:
+    """A booking whose address bounced: the attendee may not know where they stand."""
+
+    booking: BookingView
+    reason: str  # e.g. "550 5.1.1 mailbox unknown", from the bounce, never its body
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """An inbound message set aside unanswered, for a human to look at in the mailbox."""
+
+    received_at: datetime
+    sender: str | None  # None when the From header was missing or unreadable
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    """An outgoing mail the outbox gave up on."""
+
+    failed_at: datetime
+    recipient: str
+    outcome: str  # the mail's Outcome value, e.g. "confirmed"
+    error: str
+    booking_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class EventDigest:
+    """One event's numbers and the bookings that changed since the last digest.
+
+    `event.capacity` is the number of places in force (the organiser's override, if any).
+    """
+
+    event: EventInfo
+    confirmed: int
+    waitlisted: int  # everyone waiting; `waitlist` may show only the first few
+    held: tuple[BookingView, ...]  # every request still held for review, oldest first
+    new_bookings: tuple[BookingView, ...]  # created since `since`, in their current status
+    cancellations: tuple[BookingView, ...]  # cancelled since `since`
+    promotions: tuple[BookingView, ...]  # moved from the waiting list to a place since `since`
+    waitlist: tuple[BookingView, ...]  # in order, with `waitlist_position` set
+    per_force: tuple[tuple[str, int], ...]  # (force, confirmed places), in the order to show
+    offers_open: int = 0  # places kept for waitlisted people who were offered one
+
+    @property
+    def places_left(self) -> int:
+        return max(0, self.event.capacity - self.confirmed - self.offers_open)
+
+
+@dataclass(frozen=True)
+class DigestState:
+    """Everything one digest shows. `since` is when the last one went (None: never)."""
+
+    generated_at: datetime  # in the organiser's zone: every time shown is converted to it
+    since: datetime | None
+    events: tuple[EventDigest, ...]
+    questions: tuple[Question, ...] = ()
+    undeliverable: tuple[Undeliverable, ...] = ()
+    quarantined: tuple[Quarantined, ...] = ()
+    delivery_failures: tuple[DeliveryFailure, ...] = ()
+
+
+# Written out here rather than borrowed from commands.py, whose usage strings are terse;
+# a test checks every Verb is covered, so a new command cannot be left out of the help.
+COMMAND_HELP: tuple[tuple[str, str], ...] = (
+    ("APPROVE <reference>", "give a held request a place (or a waiting-list spot if full)"),
+    ("DECLINE <reference>", "turn a held request down"),
+    ("CANCEL <reference>", "cancel a booking; the next person waiting gets the place"),
+    ("ADD <email> <name> [event]", "book someone yourself"),
+    ("MOVE <reference> <event>", "move a booking to another event"),
+    ("CAPACITY <event> <number>", "change the number of places"),
+    ("LIST [event]", "get the attendee list as a spreadsheet"),
+)
+
+
+def has_news(state: DigestState) -> bool:
+    """Whether there is anything to tell: held requests count until someone resolves them."""
+    if state.questions or state.undeliverable or state.quarantined or state.delivery_failures:
+        return True
+    return any(e.held or e.new_bookings or e.cancellations or e.promotions for e in state.events)
+
+
+def _filled(taken: int, capacity: int, width: int) -> int:
+    if taken <= 0:
+        return 0
+    if capacity <= 0 or taken >= capacity:
+        return width
+    # Never round a booked event down to empty, nor a part-full one up to full: either
+    # would tell the organiser something untrue at a glance.
+    return min(width - 1, max(1, taken * width // capacity))
+
+
+def fill_bar(taken: int, capacity: int, width: int = 20) -> str:
+    """'[##########----------] 30/60'; the bar is capped at full, the numbers are not."""
+    filled = _filled(taken, capacity, width)
+    return f"[{'#' * filled}{'-' * (width - filled)}] {taken}/{capacity}"
+
+
+def fill_percent(taken: int, capacity: int) -> int:
+    """How much of the HTML bar to colour, 0 to 100, by the same rules as `fill_bar`."""
+    return _filled(taken, capacity, 100)
+
+
+def _short_date(value: datetime) -> str:
+    # The digest is about today: the year only lengthens a subject line.
+    return long_date(value).rpartition(" ")[0]
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def digest_subject(state: DigestState) -> str:
+    """'Bookings digest, Wednesday 25 November: 37 of 60 places taken, 2 to review'."""
+    parts: list[str] = []
+    if len(state.events) == 1:
+        only = state.events[0]
+        parts.append(f"{only.confirmed} of {only.event.capacity} places taken")
+    elif state.events:
+        taken = sum(e.confirmed for e in state.events)
+        places = sum(e.event.capacity for e in state.events)
+        parts.append(f"{len(state.events)} events, {taken} of {places} places taken")
+    else:
+        parts.append("no events")
+    held = sum(len(e.held) for e in state.events)
+    if held:
+        parts.append(f"{held} to review")
+    if state.questions:
+        parts.append(_plural(len(state.questions), "question"))
+    problems = len(state.undeliverable) + len(state.quarantined) + len(state.delivery_failures)
+    if problems:
+        parts.append(_plural(problems, "problem"))
+    if not has_news(state):
+        parts.append("no changes")
+    return f"Bookings digest, {_short_date(state.generated_at)}: {', '.join(parts)}"
+
+
+_STATUS_WORDS = {
+    BookingStatus.CONFIRMED: "has a place",
+    BookingStatus.WAITLISTED: "waiting list",
+    BookingStatus.HELD: "held for review",
+    BookingStatus.DECLINED: "declined",
+    BookingStatus.CANCELLED: "cancelled",
+}
+
+
+def _status(booking: BookingView) -> str:
+    if booking.status is BookingStatus.WAITLISTED and booking.waitlist_position is not None:
+        return f"waiting list, number {booking.waitlist_position}"
+    return _STATUS_WORDS[booking.status]
+
+
+def _who(booking: BookingView) -> str:
+    """'DC Jane Smith, Lancashire Constabulary' or just the address when nothing is known."""
+    name = " ".join(part for part in (booking.rank, booking.name) if part)
+    label = name or booking.email
+    return f"{label}, {booking.force}" if booking.force else label
+
+
+@dataclass(frozen=True)
+class _EventView:
+    """One event with the numbers the templates show, worked out once here."""
+
+    digest: EventDigest
+    bar: str
+    percent: int
+    over: int  # confirmed beyond capacity, after the organiser lowered it
+    more_waiting: int  # waiting but not listed
+    forces: tuple[tuple[str, int], ...]
+    force_width: int
+
+
+def _event_view(digest: EventDigest) -> _EventView:
+    capacity = digest.event.capacity
+    forces = tuple((force or "Force not given", count) for force, count in digest.per_force)
+    return _EventView(
+        digest=digest,
+        bar=fill_bar(digest.confirmed, capacity),
+        percent=fill_percent(digest.confirmed, capacity),
+        over=max(0, digest.confirmed - capacity),
+        more_waiting=max(0, digest.waitlisted - len(digest.waitlist)),
+        forces=forces,
+        force_width=max((len(force) for force, _ in forces), default=0),
+    )
+
+
+def render_digest(env: jinja2.Environment, state: DigestState) -> tuple[str, str]:
+    """The digest as (text, html), from `digest.txt.j2` and `digest.html.j2`."""
+    zone = state.generated_at.tzinfo
+
+    def when(value: datetime) -> str:
+        local = value.astimezone(zone) if zone is not None and value.tzinfo else value
+        return f"{_short_date(local)}, {local:%H:%M}"
+
+    held = [(e.event, b) for e in state.events for b in e.held]
+    titles = {e.event.slug: e.event.title for e in state.events}
+    context: dict[str, object] = {
+        "state": state,
+        "events": [_event_view(e) for e in state.events],
+        "held": held,
+        "several": len(state.events) > 1,
+        "titles": titles,
+        "news": has_news(state),
+        "needs_you": bool(
+            held
+            or state.questions
+            or state.undeliverable
+            or state.quarantined
+            or state.delivery_failures
+        ),
+        "commands": COMMAND_HELP,
+        "today": long_date(state.generated_at),
+        "when": when,
+        "who": _who,
+        "status": _status,
+    }
+    text = env.get_template("digest.txt.j2").render(context)
+    html = env.get_template("digest.html.j2").render(context)
+    return text, html
