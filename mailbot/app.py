@@ -452,9 +452,14 @@ class Mailbot:
             ), False
         request = classification
         if request.sender.email == self.settings.policy.organiser_email.lower():
+            # The organiser's mail is never a booking request: commands, or thanks, or help.
+            if request.intent is Intent.ACKNOWLEDGE:
+                reason = "the organiser's acknowledgement"
+                return self._record_unanswered(tx, mail, Disposition.IGNORED, reason, now), False
             commands_text = readable_part(mail.text)
-            if looks_like_commands(commands_text):
-                return self._organiser_mail(tx, mail, request, commands_text, now), False
+            if not looks_like_commands(commands_text):
+                commands_text = ""  # answered with "no command found" and the list of commands
+            return self._organiser_mail(tx, mail, request, commands_text, now), False
         if request.intent is Intent.ACKNOWLEDGE and tx.has_open_offer(request.sender.email, now):
             request = replace(request, intent=Intent.BOOK)  # "Yes, thanks!" takes the place
         if request.intent is Intent.ACKNOWLEDGE:

@@ -112,6 +112,7 @@ class DatabaseSettings(_Section):
 
 class EligibilitySettings(_Section):
     domains: list[str] = Field(min_length=1)
+    review_unknown: bool = False
 
     @field_validator("domains")
     @classmethod
@@ -257,6 +258,7 @@ class Settings(_Section):
             organiser_email=self.organiser.email,
             required_details=tuple(self.booking.required_details),
             offer_hours=self.booking.waitlist_offer_hours,
+            review_unknown=self.eligibility.review_unknown,
         )
 
     def resolve_path(self, value: str) -> Path:

@@ -286,6 +286,15 @@ def _own_booking(
             existing,
         )
 
+    if not domain_is_eligible(domain, policy.eligible_domains) and policy.review_unknown:
+        held = _view(ref, snapshot, sender, BookingStatus.HELD)
+        return _Own(
+            Outcome.HELD,
+            (f"{domain} is not a listed domain: held for the organiser to review",),
+            Notice(Outcome.HELD, held),
+            held,
+            True,
+        )
     if not domain_is_eligible(domain, policy.eligible_domains):
         allowed = ", ".join(policy.eligible_domains)
         refusal = (f"{domain} is not an eligible domain ({allowed})",)

@@ -234,6 +234,7 @@ class Policy:
     organiser_email: str
     required_details: tuple[str, ...] = ("name", "force")  # SenderDetails fields
     offer_hours: int | None = None  # None: a freed place goes to the next person at once
+    review_unknown: bool = False  # hold, rather than decline, senders from other domains
 
 
 @dataclass(frozen=True)

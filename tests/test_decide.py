@@ -379,3 +379,10 @@ def test_one_request_takes_at_most_bookings_per_sender_places() -> None:
     decision = decide(asking, limited, POLICY, NOW, REFS)
     assert [b.email for b in decision.new_bookings] == [OFFICER, "alan.brown@durham.police.uk"]
     assert decision.notices[0].skipped == ("sam.k@durham.police.uk: at most 2 places per request",)
+
+
+def test_unknown_domains_are_held_for_review_when_asked() -> None:
+    reviewing = replace(POLICY, review_unknown=True)
+    decision = decide(request("pat@nca.example.gov.uk"), state(0), reviewing, NOW, REFS)
+    assert decision.outcome is Outcome.HELD
+    assert decision.new_booking is not None and decision.new_booking.status is BookingStatus.HELD

@@ -166,3 +166,27 @@ def test_command_parsing_table() -> None:
     assert parsed.problems == ()
     bad = parse_commands("CAPACITY cse-forum-preston lots\nCANCEL 12345")
     assert len(bad.problems) == 2 and not bad.commands
+
+
+def test_decline_by_the_organiser_tells_the_attendee_and_frees_the_place(tmp_path: Path) -> None:
+    ws = full_house(tmp_path)
+    ref = by_email(ws)["officer1@lancashire.police.uk"].ref
+    command(ws, f"DECLINE {ref}")
+    told = sorted((r.to, r.outcome) for r in ws.new_replies())
+    assert told == [
+        ("officer1@lancashire.police.uk", "declined"),
+        ("officer2@lancashire.police.uk", "promoted"),
+        ("organiser@example.ac.uk", "info"),
+    ]
+    assert by_email(ws)["officer1@lancashire.police.uk"].status == "declined"
+
+
+def test_organiser_mail_without_commands_gets_help_and_thanks_gets_nothing(tmp_path: Path) -> None:
+    ws = full_house(tmp_path)
+    command(ws, "Could you tell me how many have booked?", key="q1")
+    (answer,) = ws.new_replies()
+    body = answer.message.get_body(("plain",))
+    assert body is not None and "no command found" in body.get_content()
+    assert "APPROVE <reference>" in body.get_content()
+    command(ws, "Thanks!", key="t1")
+    assert ws.new_replies() == []
