@@ -124,6 +124,7 @@ class Mailbot:
         self.make_ref = make_ref
         self.make_token = make_token
         self.outbox = Outbox(store)
+        self._quiet_polls = 0
 
     def __enter__(self) -> Mailbot:
         return self
@@ -146,10 +147,17 @@ class Mailbot:
         `should_stop` is asked between messages, so a stop never interrupts one; what was
         queued is still sent before returning.
         """
+        started = self.clock()
         summary = PollSummary()
         summary.results.update(self.expire_offers())
         summary.results.update(self.handle_inbox(on_message, should_stop))
+        handled = self.clock()
         summary.delivery = self.deliver()
+        if summary.handled or summary.delivery.sent or self._quiet_polls % _QUIET_RECORD == 0:
+            # A quiet poll is recorded now and then, not every few seconds for months.
+            self.store.record_run("poll", started, handled, summary.line())
+            self.store.record_run("delivery", handled, self.clock(), _delivery_line(summary))
+        self._quiet_polls = 0 if summary.handled else self._quiet_polls + 1
         return summary
 
     def expire_offers(self) -> Counter[str]:
@@ -344,6 +352,10 @@ class Mailbot:
             for notice in notices
         ]
 
+    def render_notices(self, notices: tuple[Notice, ...], event: EventInfo) -> list[OutgoingMail]:
+        """Mail that answers nothing (reminders, offers): rendered now, to be queued."""
+        return self._render(notices, None, self.clock(), default_event=event)
+
     def organiser_commands(self, text: str, now: datetime | None = None) -> CommandsResult:
         """The organiser's commands from the command line: the same rules as by email, the
         attendees told by mail, the organiser by the returned summary."""
@@ -504,6 +516,15 @@ class Mailbot:
             sender_name=request.sender.name,
         )
         return entry, False
+
+
+_QUIET_RECORD = 60
+
+
+def _delivery_line(summary: PollSummary) -> str:
+    delivery = summary.delivery
+    line = f"sent {delivery.sent}, deferred {delivery.deferred}, failed {delivery.failed}"
+    return f"{line}; paused: {delivery.stopped_by}" if delivery.stopped_by else line
 
 
 def _bounce_reason(bounce: Bounce) -> str:

@@ -172,6 +172,88 @@ def run(config: ConfigOption = None) -> None:
         run_service(lambda: build_mailbot(settings), settings.schedule.poll_seconds, stop)
 
 
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; send nothing.")]
+
+
+@app.command()
+def digest(config: ConfigOption = None, dry_run: DryRun = False) -> None:
+    """Send the organiser's digest now (when there is news, or always if configured)."""
+    from mailbot.tasks import send_digest
+    from mailbot.wiring import build_mailbot
+
+    with _exit_codes():
+        settings = _settings(config)
+        with build_mailbot(settings) as bot:
+            result = send_digest(
+                bot,
+                settings.organiser.email,
+                always=settings.schedule.digest_always,
+                dry_run=dry_run,
+            )
+        if dry_run:
+            out.print(f"Subject: {result.subject}\n", markup=False, highlight=False)
+            out.print(result.text, markup=False, highlight=False)
+        else:
+            out.print(f"digest {result.reason}: {result.subject}", markup=False, highlight=False)
+
+
+@app.command()
+def reminders(config: ConfigOption = None, dry_run: DryRun = False) -> None:
+    """Send every reminder that is due and not yet sent."""
+    from mailbot.tasks import send_reminders
+    from mailbot.wiring import build_mailbot
+
+    with _exit_codes():
+        settings = _settings(config)
+        with build_mailbot(settings) as bot:
+            plans = send_reminders(bot, tuple(settings.schedule.reminders), dry_run=dry_run)
+        verb = "would send" if dry_run else "sent"
+        for plan in plans:
+            skipped = f" (instead of {', '.join(plan.skipped)})" if plan.skipped else ""
+            out.print(
+                f"{verb} the {plan.offset} reminder to {plan.email} ({plan.ref}){skipped}",
+                markup=False,
+                highlight=False,
+            )
+        out.print(f"{len(plans)} reminder(s) {verb}", markup=False, highlight=False)
+
+
+@app.command()
+def status(config: ConfigOption = None) -> None:
+    """When the last poll, digest and delivery ran, and what is waiting."""
+    from sqlmodel import Session, select
+
+    from mailbot.store.outbox import Outbox
+    from mailbot.store.tables import JobRunRow
+    from mailbot.wiring import open_store
+
+    with _exit_codes():
+        settings = _settings(config)
+        store = open_store(settings)
+        zone = settings.zone
+        with Session(store.engine) as session:
+            runs = {row.name: row for row in session.exec(select(JobRunRow)).all()}
+        table = Table(title="mailbot status", title_justify="left")
+        for column in ("job", "last finished", "result"):
+            table.add_column(column, overflow="fold")
+        for job in ("poll", "delivery", "digest", "reminders", "retention"):
+            row = runs.get(job)
+            when = (
+                row.last_finished_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                if row and row.last_finished_at
+                else "never"
+            )
+            table.add_row(job, when, (row.last_result or "") if row else "")
+        out.print(table)
+        counts = Outbox(store).counts()
+        out.print(
+            f"outbox: {counts.get('queued', 0)} queued, {counts.get('sending', 0)} sending, "
+            f"{counts.get('failed', 0)} failed, {counts.get('sent', 0)} sent",
+            markup=False,
+            highlight=False,
+        )
+
+
 @app.command()
 def check(config: ConfigOption = None) -> None:
     """Validate the configuration, then try the database, the inbox and the way out."""

@@ -148,6 +148,7 @@ class LimitsSettings(_Section):
 class ScheduleSettings(_Section):
     poll_seconds: int = Field(default=60, ge=1)
     digest_at: str = "08:00"
+    digest_always: bool = False
     reminders: list[str] = Field(default_factory=lambda: ["7d", "1d"])
     timezone: str = "Europe/London"
 

@@ -25,6 +25,7 @@ from mailbot.store.tables import (
     EventRow,
     FailureRow,
     InboundRow,
+    JobRunRow,
     OutboxRow,
     QuestionRow,
 )
@@ -447,6 +448,15 @@ class Store:
             row.updated_at = now
             tx.session.add(row)
             return row.attempts
+
+    def record_run(self, job: str, started: datetime, finished: datetime, result: str) -> None:
+        """When a job last ran and what it did, for `mailbot status`."""
+        with self.transaction() as tx:
+            row = tx.session.get(JobRunRow, job) or JobRunRow(name=job)
+            row.last_started_at = started
+            row.last_finished_at = finished
+            row.last_result = result
+            tx.session.add(row)
 
     def history(self, ref: str) -> list[AuditRow]:
         with Session(self.engine, expire_on_commit=False) as session:

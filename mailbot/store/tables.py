@@ -127,3 +127,25 @@ class AuditRow(SQLModel, table=True):
     actor: str = Field(max_length=320)
     action: str = Field(max_length=50)
     detail: str = Field(sa_column=Column(Text, nullable=False, default=""))
+
+
+class JobRunRow(SQLModel, table=True):
+    """When a scheduled job (poll, digest, reminders, retention) last ran, for `status`."""
+
+    __tablename__ = "job_run"
+
+    name: str = Field(primary_key=True, max_length=50)
+    last_started_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    last_finished_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    last_result: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ReminderSentRow(SQLModel, table=True):
+    """One reminder offset dealt with for one booking: sent, or skipped for a later one."""
+
+    __tablename__ = "reminder_sent"
+
+    ref: str = Field(primary_key=True, max_length=20)
+    offset_label: str = Field(primary_key=True, max_length=10)
+    sent_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    skipped: bool = False

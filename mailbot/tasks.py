@@ -1,0 +1,140 @@
+"""The scheduled tasks (digest, reminders): each run from the CLI or by the scheduler, each
+recording when it last ran so that reruns after downtime neither repeat nor skip."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from sqlmodel import select
+
+from mailbot.app import Mailbot
+from mailbot.digest import digest_subject, has_news, render_digest
+from mailbot.domain import BookingStatus, Notice, Outcome, OutgoingMail
+from mailbot.reminders import Attendee, due_reminders
+from mailbot.render import new_message_id
+from mailbot.store.bookings import booking_view
+from mailbot.store.digest_query import digest_state, last_run
+from mailbot.store.tables import BookingRow, ReminderSentRow
+
+log = logging.getLogger("mailbot.tasks")
+
+
+def record_run(bot: Mailbot, job: str, started: datetime, result: str) -> None:
+    bot.store.record_run(job, started, bot.clock(), result)
+
+
+@dataclass(frozen=True)
+class DigestResult:
+    sent: bool
+    subject: str
+    text: str
+    reason: str
+
+
+def send_digest(
+    bot: Mailbot, organiser: str, *, always: bool = False, dry_run: bool = False
+) -> DigestResult:
+    """The organiser's digest of everything since the last one, when there is news."""
+    started = bot.clock()
+    zone = bot.settings.events[0].starts_at.tzinfo
+    state = digest_state(
+        bot.store, bot.settings.events, last_run(bot.store, "digest"), started.astimezone(zone)
+    )
+    subject = digest_subject(state)
+    text, html = render_digest(bot.templates, state)
+    if dry_run:
+        return DigestResult(False, subject, text, "dry run: nothing sent")
+    if not (always or has_news(state)):
+        record_run(bot, "digest", started, "nothing new: not sent")
+        return DigestResult(False, subject, text, "nothing new since the last digest")
+    mail = _digest_mail(bot, organiser, subject, text, html, now=started)
+    with bot.store.transaction() as tx:
+        tx.queue([mail], sender_address=bot.settings.sender.booking_address, now=started)
+    bot.deliver()
+    record_run(bot, "digest", started, f"sent: {subject}")
+    return DigestResult(True, subject, text, "sent")
+
+
+def _digest_mail(
+    bot: Mailbot, organiser: str, subject: str, text: str, html: str, *, now: datetime
+) -> OutgoingMail:
+    sender = bot.settings.sender
+    message_id = new_message_id(bot.settings.own.message_id_domain, bot.make_token())
+    message = EmailMessage(policy=SMTP)
+    message["From"] = Address(display_name=sender.display_name, addr_spec=sender.booking_address)
+    message["To"] = Address(display_name=sender.organiser_name, addr_spec=organiser)
+    # Replies carry the organiser's commands back to the booking address.
+    message["Reply-To"] = Address(addr_spec=sender.booking_address)
+    message["Subject"] = " ".join(subject.split())
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Mailbot-Outcome"] = Outcome.INFO.value
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return OutgoingMail(message_id, organiser, Outcome.INFO, None, message.as_bytes())
+
+
+@dataclass(frozen=True)
+class ReminderPlan:
+    ref: str
+    email: str
+    offset: str
+    skipped: tuple[str, ...]
+
+
+def send_reminders(
+    bot: Mailbot, offsets: tuple[str, ...], *, dry_run: bool = False
+) -> list[ReminderPlan]:
+    """Every reminder that is due and not yet sent, each recorded so it is never repeated."""
+    started = bot.clock()
+    planned: list[ReminderPlan] = []
+    with bot.store.transaction() as tx:
+        done = {
+            (row.ref, row.offset_label) for row in tx.session.exec(select(ReminderSentRow)).all()
+        }
+        for event in bot.settings.events:
+            rows = tx.session.exec(
+                select(BookingRow).where(
+                    BookingRow.event_slug == event.slug,
+                    BookingRow.status == BookingStatus.CONFIRMED.value,
+                )
+            ).all()
+            by_ref = {row.ref: row for row in rows}
+            attendees = [
+                Attendee(r.ref, r.email, BookingStatus(r.status), r.created_at) for r in rows
+            ]
+            for due in due_reminders(event, attendees, offsets, done, started):
+                row = by_ref[due.ref]
+                planned.append(ReminderPlan(due.ref, row.email, due.offset, due.skipped))
+                if dry_run:
+                    continue
+                notice = Notice(
+                    Outcome.REMINDER, booking_view(row), in_reply=False, template="reminder"
+                )
+                mails = bot.render_notices((notice,), event)
+                tx.queue(mails, sender_address=bot.settings.sender.booking_address, now=started)
+                tx.session.add(
+                    ReminderSentRow(
+                        ref=due.ref, offset_label=due.offset, sent_at=started, skipped=False
+                    )
+                )
+                for label in due.skipped:
+                    tx.session.add(
+                        ReminderSentRow(
+                            ref=due.ref, offset_label=label, sent_at=started, skipped=True
+                        )
+                    )
+        if dry_run:
+            tx.session.rollback()
+    if not dry_run:
+        if planned:
+            bot.deliver()
+        record_run(bot, "reminders", started, f"{len(planned)} sent")
+    return planned
