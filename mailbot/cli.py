@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -158,18 +159,32 @@ def poll(config: ConfigOption = None) -> None:
 
 
 @app.command()
-def run(config: ConfigOption = None) -> None:
-    """The service: poll (IMAP IDLE where the server has it, else every poll_seconds) until
-    SIGINT or SIGTERM, then stop cleanly."""
+def run(
+    config: ConfigOption = None,
+    no_schedule: Annotated[
+        bool, typer.Option("--no-schedule", help="Poll only: no digest, reminders or retention.")
+    ] = False,
+) -> None:
+    """The service: poll (IMAP IDLE where the server has it, else every poll_seconds), the
+    daily digest, reminders and retention, until SIGINT or SIGTERM; then stop cleanly."""
+    from mailbot.jobs import build_scheduler
     from mailbot.service import StopSignal, run_service
-    from mailbot.wiring import build_mailbot
+    from mailbot.wiring import build_mailbot, open_store
 
     logging.getLogger("mailbot").setLevel(min(logging.INFO, logging.getLogger().level))
     with _exit_codes():
         settings = _settings(config)
+        open_store(settings)  # migrations run on start, before anything else touches the data
         stop = StopSignal()
         stop.install()
-        run_service(lambda: build_mailbot(settings), settings.schedule.poll_seconds, stop)
+        scheduler = None if no_schedule else build_scheduler(settings)
+        if scheduler is not None:
+            scheduler.resume()
+        try:
+            run_service(lambda: build_mailbot(settings), settings.schedule.poll_seconds, stop)
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)  # a job in hand finishes first
 
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; send nothing.")]
@@ -293,6 +308,48 @@ def _check_edge(edge: MailSource | MailSink) -> str:
         return edge.check()
     finally:
         edge.close()
+
+
+@app.command()
+def forget(
+    email: Annotated[str, typer.Argument(help="The person's address.")],
+    config: ConfigOption = None,
+) -> None:
+    """Erase one person now: their bookings' names and address, mail bodies and questions."""
+    from mailbot.retention import forget as erase_person
+    from mailbot.wiring import open_store
+
+    with _exit_codes():
+        settings = _settings(config)
+        erased = erase_person(open_store(settings), email, datetime.now(UTC))
+        out.print(f"{erased} booking(s) of {email} erased", markup=False, highlight=False)
+
+
+@app.command(name="export-person")
+def export_person(
+    email: Annotated[str, typer.Argument(help="The person's address.")],
+    config: ConfigOption = None,
+) -> None:
+    """Print, as JSON, everything held about one person (a subject access request)."""
+    from mailbot.retention import what_we_hold
+    from mailbot.wiring import open_store
+
+    with _exit_codes():
+        settings = _settings(config)
+        held = what_we_hold(open_store(settings), email)
+        record = {
+            "email": email.lower(),
+            "bookings": [
+                {**_booking_record(b), "needs": b.needs, "undeliverable": b.undeliverable}
+                for b in held.bookings
+            ],
+            "questions": [
+                {"asked_at": q.asked_at.isoformat(), "text": q.text} for q in held.questions
+            ],
+            "messages_received_from": held.mails_received,
+            "messages_sent_to": held.mails_sent,
+        }
+        sys.stdout.write(json.dumps(record, indent=2) + "\n")
 
 
 @app.command()

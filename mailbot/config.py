@@ -141,6 +141,10 @@ class BookingSettings(_Section):
         return values
 
 
+class RetentionSettings(_Section):
+    days: int = Field(default=90, ge=1)
+
+
 class LimitsSettings(_Section):
     replies_per_address_per_day: int = Field(default=5, ge=1)
 
@@ -220,6 +224,7 @@ class Settings(_Section):
     schedule: ScheduleSettings = ScheduleSettings()
     booking: BookingSettings = BookingSettings()
     limits: LimitsSettings = LimitsSettings()
+    retention: RetentionSettings = RetentionSettings()
     events: Annotated[list[EventSettings], Field(min_length=1)]
 
     @model_validator(mode="after")

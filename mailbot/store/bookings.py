@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, and_, func, or_
 from sqlmodel import Session, col, select
@@ -449,6 +449,20 @@ class Store:
             tx.session.add(row)
             return row.attempts
 
+    def claim_job(self, job: str, spacing: timedelta, now: datetime | None = None) -> bool:
+        """Whether this process may run `job` now. With several mailbot processes on one
+        database, the first to claim a slot runs it; the others see the claim and skip."""
+        moment = now or datetime.now(UTC)
+        with self.transaction() as tx:
+            row = tx.session.get(JobRunRow, job, with_for_update=True)
+            if row is None:
+                row = JobRunRow(name=job)
+            elif row.last_started_at is not None and moment - row.last_started_at < spacing:
+                return False
+            row.last_started_at = moment
+            tx.session.add(row)
+            return True
+
     def record_run(self, job: str, started: datetime, finished: datetime, result: str) -> None:
         """When a job last ran and what it did, for `mailbot status`."""
         with self.transaction() as tx:
@@ -465,6 +479,16 @@ class Store:
                 .where(AuditRow.booking_ref == ref)
                 .order_by(col(AuditRow.at), col(AuditRow.id))
             )
+            return list(session.exec(statement).all())
+
+    def bookings_for_events(self, slugs: Sequence[str]) -> list[BookingRow]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            statement = select(BookingRow).where(col(BookingRow.event_slug).in_(list(slugs)))
+            return list(session.exec(statement).all())
+
+    def bookings_of_person(self, email: str) -> list[BookingRow]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            statement = select(BookingRow).where(BookingRow.email == email)
             return list(session.exec(statement).all())
 
     def count_bookings(self) -> int:

@@ -1,0 +1,100 @@
+"""Scheduler wiring for `mailbot run`: the digest, reminders and retention as APScheduler 3
+jobs in a persistent job store in mailbot's own database. Only wiring lives here."""
+
+from __future__ import annotations
+
+import logging
+from datetime import time, timedelta
+from pathlib import Path
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from mailbot.config import Settings, load_settings
+from mailbot.retention import erase_ended_events
+from mailbot.tasks import send_digest, send_reminders
+from mailbot.wiring import build_mailbot
+
+log = logging.getLogger("mailbot.jobs")
+
+REMINDER_CHECK = timedelta(minutes=10)
+# After downtime a missed run still happens once (coalesced), however late: a digest or a
+# reminder a day late is better than none, and the records stop any repeat.
+MISFIRE_GRACE: int | None = None
+JOB_STORE_TABLE = "mailbot_scheduled_jobs"
+
+
+def _claimed(settings: Settings, job: str, spacing: timedelta) -> bool:
+    """Whether this instance may run `job` now: one instance per slot, by a database row."""
+    from mailbot.wiring import open_store
+
+    return open_store(settings).claim_job(job, spacing)
+
+
+def run_digest(config_path: str) -> None:
+    settings = load_settings(Path(config_path))
+    if not _claimed(settings, "digest", timedelta(hours=1)):
+        log.info("digest: another instance has it")
+        return
+    with build_mailbot(settings) as bot:
+        result = send_digest(bot, settings.organiser.email, always=settings.schedule.digest_always)
+    log.info("digest: %s", result.reason)
+
+
+def run_reminders(config_path: str) -> None:
+    settings = load_settings(Path(config_path))
+    if not _claimed(settings, "reminders", REMINDER_CHECK / 2):
+        return
+    with build_mailbot(settings) as bot:
+        plans = send_reminders(bot, tuple(settings.schedule.reminders))
+    if plans:
+        log.info("reminders: %d sent", len(plans))
+
+
+def run_retention(config_path: str) -> None:
+    settings = load_settings(Path(config_path))
+    if not _claimed(settings, "retention", timedelta(hours=12)):
+        return
+    with build_mailbot(settings) as bot:
+        erased = erase_ended_events(
+            bot.store, bot.settings.events, settings.retention.days, bot.clock()
+        )
+    log.info("retention: %d bookings erased", erased)
+
+
+def build_scheduler(settings: Settings) -> BackgroundScheduler:
+    """The scheduler with its three jobs, started paused: the caller resumes it, and shuts
+    it down (waiting for a job in hand) when the service stops."""
+    zone = settings.zone
+    scheduler = BackgroundScheduler(
+        jobstores={
+            "default": SQLAlchemyJobStore(url=settings.database_url(), tablename=JOB_STORE_TABLE)
+        },
+        job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE, "max_instances": 1},
+        timezone=zone,
+    )
+    config = str(settings.source)
+    digest_time = time.fromisoformat(settings.schedule.digest_at)
+    specs = (
+        (
+            "digest",
+            "mailbot.jobs:run_digest",
+            CronTrigger(hour=digest_time.hour, minute=digest_time.minute, timezone=zone),
+        ),
+        (
+            "reminders",
+            "mailbot.jobs:run_reminders",
+            IntervalTrigger(seconds=int(REMINDER_CHECK.total_seconds()), timezone=zone),
+        ),
+        ("retention", "mailbot.jobs:run_retention", CronTrigger(hour=3, minute=15, timezone=zone)),
+    )
+    scheduler.start(paused=True)
+    for job_id, func, trigger in specs:
+        existing = scheduler.get_job(job_id)
+        # A stored job keeps its next run time, so one missed while mailbot was down still
+        # runs (once) on start; it is replaced only when its schedule changed.
+        if existing is None or str(existing.trigger) != str(trigger) or existing.args != (config,):
+            scheduler.add_job(func, trigger, args=[config], id=job_id, replace_existing=True)
+    return scheduler
