@@ -194,6 +194,8 @@ class EventSettings(_Section):
     closes_at: datetime | None = None
     places_per_force: int | None = Field(default=None, ge=1)
     bookings_per_sender: int | None = Field(default=None, ge=1)
+    programme: str | None = None
+    directions: str | None = None
 
     @field_validator("slug")
     @classmethod
@@ -252,6 +254,8 @@ class Settings(_Section):
                 closes_at=_in_zone(e.closes_at, zone) if e.closes_at else None,
                 places_per_force=e.places_per_force,
                 bookings_per_sender=e.bookings_per_sender,
+                programme=e.programme.strip() if e.programme else None,
+                directions=e.directions.strip() if e.directions else None,
             )
             for e in self.events
         )

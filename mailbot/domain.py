@@ -180,6 +180,8 @@ class EventInfo:
     opens_at: datetime | None = None  # bookings taken from then (None: already open)
     closes_at: datetime | None = None  # and until then (None: until the event starts)
     places_per_force: int | None = None  # confirmed places one force may hold
+    programme: str | None = None  # the day's running order, shown in reminders
+    directions: str | None = None  # how to get there, shown in reminders
     bookings_per_sender: int | None = None  # places one request may take (self + colleagues)
 
 

@@ -94,3 +94,16 @@ def test_config_comes_from_the_environment_when_not_given(tmp_path: Path) -> Non
     result = run("bookings", "--format", "json", env={"MAILBOT_CONFIG": str(ws.config)})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
+
+
+def test_json_logs_have_one_line_per_message_and_no_bodies(tmp_path: Path) -> None:
+    from tests.harness import eml
+
+    ws = Workspace(tmp_path)
+    ws.deliver(eml("01-officer-wmp.eml"))
+    result = run("--json-logs", "--verbose", "poll", "--config", str(ws.config))
+    assert result.returncode == 0, result.stderr
+    entries = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    handled = [e for e in entries if e["logger"] == "mailbot.poll" and "confirmed" in e["message"]]
+    assert len(handled) == 1
+    assert "Please could I book" not in result.stderr, "never a message body in the logs"

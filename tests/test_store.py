@@ -316,3 +316,10 @@ def test_places_per_force_is_counted_by_the_database(tmp_path: Path, database_ur
         ("officer2@lancashire.police.uk", "waitlisted"),
         ("officer3@durham.police.uk", "confirmed"),
     ]
+
+
+def test_only_one_instance_claims_a_scheduled_job_slot(database_url: str) -> None:
+    first, second = Store(connect(database_url)), Store(connect(database_url))
+    assert first.claim_job("digest", timedelta(hours=1), T0)
+    assert not second.claim_job("digest", timedelta(hours=1), T0 + timedelta(minutes=1))
+    assert second.claim_job("digest", timedelta(hours=1), T0 + timedelta(days=1))

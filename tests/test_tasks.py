@@ -16,7 +16,11 @@ START = datetime(2026, 12, 10, 11, 0, tzinfo=UTC)  # the test event, in winter: 
 
 def soon(tmp_path: Path, capacity: int = 2) -> Workspace:
     ws = Workspace(tmp_path, capacity=capacity)
-    ws.config.write_text(ws.config.read_text().replace("2099-03-10", "2026-12-10"))
+    text = ws.config.read_text().replace("2099-03-10", "2026-12-10")
+    text = text.replace(
+        f"capacity = {capacity}", f'capacity = {capacity}\nprogramme = "11:00 Arrival and coffee"'
+    )
+    ws.config.write_text(text)
     return ws
 
 
@@ -102,6 +106,7 @@ def test_each_reminder_once_late_bookers_skip_early_ones_and_downtime_sends_one(
     assert len(list(reminder.message.iter_attachments())) == 1, "the .ics again"
     body = reminder.message.get_body(("plain",))
     assert body is not None and "Reply CANCEL" in body.get_content()
+    assert "11:00 Arrival and coffee" in body.get_content()
 
     with ws.bot(clock=at(START - timedelta(days=3))) as bot:  # a late booking
         ws.deliver(officer_request(2))
