@@ -11,16 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import jinja2
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import select
 
 from mailbot.classify import OwnIdentity, classify
 from mailbot.classify.body import readable_part
 from mailbot.classify.bounce import Bounce, bounce_report
-from mailbot.commands import looks_like_commands, parse_commands
+from mailbot.commands import looks_like_commands
 from mailbot.decide import decide, expire_offer
 from mailbot.delivery import DeliverySummary, deliver_pending
 from mailbot.domain import (
-    Attachment,
     Automated,
     Disposition,
     EventInfo,
@@ -35,15 +33,13 @@ from mailbot.domain import (
     Unusable,
 )
 from mailbot.errors import OperationalError
-from mailbot.export import attendees, to_csv
 from mailbot.mail.base import MailSink, MailSource
-from mailbot.organiser import CommandsResult, carry_out
+from mailbot.organiser_mail import answer_organiser
 from mailbot.parse import parse
 from mailbot.render import ReplyContext, Sender, long_date, new_message_id, render_notice
 from mailbot.route import references_in, route
 from mailbot.store.bookings import LedgerEntry, Store, Transaction
 from mailbot.store.outbox import Outbox
-from mailbot.store.tables import BookingRow
 
 log = logging.getLogger("mailbot.poll")
 
@@ -173,8 +169,8 @@ class Mailbot:
                 snapshot = tx.snapshot(event, booking.email)
                 decision = expire_offer(booking, snapshot, self.settings.policy, now)
                 tx.apply_decision(decision, actor="system", now=now)
-                mails = self._render(decision.notices, None, now, default_event=event)
-                tx.queue(mails, sender_address=self._from_address, now=now)
+                mails = self.render(decision.notices, None, now, default_event=event)
+                tx.queue(mails, sender_address=self.from_address, now=now)
                 lapsed["offer lapsed"] += 1
                 log.info("offer to %s lapsed", booking.ref)
         return lapsed
@@ -226,13 +222,13 @@ class Mailbot:
         with self.store.transaction() as tx:
             if tx.already_handled(raw.source_key, None) is None:
                 entry = LedgerEntry(raw.source_key, None, None, Disposition.SET_ASIDE, reason)
-                tx.apply(entry, None, (), sender_address=self._from_address, now=self.clock())
+                tx.apply(entry, None, (), sender_address=self.from_address, now=self.clock())
         self.source.set_aside(raw.source_key)
         log.warning("%s set aside: %s", raw.source_key, reason)
         return "set aside"
 
     @property
-    def _from_address(self) -> str:
+    def from_address(self) -> str:
         return self.settings.sender.booking_address
 
     def handle(self, raw: RawMessage) -> str:
@@ -286,7 +282,7 @@ class Mailbot:
         return route(
             mail,
             self.settings.events,
-            booking_address=self._from_address,
+            booking_address=self.from_address,
             thread_event=thread_event,
             ref_events=ref_events,
         )
@@ -295,7 +291,7 @@ class Mailbot:
         self, tx: Transaction, mail: InboundMail, request: Request, now: datetime
     ) -> LedgerEntry:
         """Several events and nothing says which: one question back, nothing booked."""
-        local, _, domain = self._from_address.partition("@")
+        local, _, domain = self.from_address.partition("@")
         choices = tuple(
             f"{event.title} ({long_date(event.starts_at)}): write to {local}+{event.slug}@{domain}"
             f" or put {event.slug} in the subject"
@@ -308,7 +304,7 @@ class Mailbot:
             recipient=request.sender.email,
             summary=choices,
         )
-        mails = self._render((notice,), mail, now, default_event=self.settings.events[0])
+        mails = self.render((notice,), mail, now, default_event=self.settings.events[0])
         entry = LedgerEntry(
             mail.source_key,
             mail.message_id,
@@ -317,10 +313,10 @@ class Mailbot:
             "asked which event: the mail names none of them",
             outcome=Outcome.INFO.value,
         )
-        tx.apply(entry, None, mails, sender_address=self._from_address, now=now)
+        tx.apply(entry, None, mails, sender_address=self.from_address, now=now)
         return entry
 
-    def _render(
+    def render(
         self,
         notices: tuple[Notice, ...],
         mail: InboundMail | None,
@@ -354,74 +350,7 @@ class Mailbot:
 
     def render_notices(self, notices: tuple[Notice, ...], event: EventInfo) -> list[OutgoingMail]:
         """Mail that answers nothing (reminders, offers): rendered now, to be queued."""
-        return self._render(notices, None, self.clock(), default_event=event)
-
-    def organiser_commands(self, text: str, now: datetime | None = None) -> CommandsResult:
-        """The organiser's commands from the command line: the same rules as by email, the
-        attendees told by mail, the organiser by the returned summary."""
-        moment = now or self.clock()
-        with self.store.transaction() as tx:
-            result = self._carry_out(tx, text, moment)
-            mails = self._render(
-                result.notices, None, moment, default_event=self.settings.events[0]
-            )
-            tx.queue(mails, sender_address=self._from_address, now=moment)
-        return result
-
-    def _carry_out(self, tx: Transaction, text: str, now: datetime) -> CommandsResult:
-        return carry_out(
-            tx,
-            parse_commands(text),
-            self.settings.events,
-            make_ref=self.make_ref,
-            attendee_list=lambda event: self._attendee_list(tx, event),
-            actor=self.settings.policy.organiser_email,
-            now=now,
-        )
-
-    def _attendee_list(self, tx: Transaction, event: EventInfo) -> Attachment:
-        rows = tx.session.exec(select(BookingRow).where(BookingRow.event_slug == event.slug)).all()
-        data = to_csv(attendees(rows, include_waitlist=True), event.title)
-        return Attachment(f"{event.slug}-attendees.csv", "text/csv", data)
-
-    def _organiser_mail(
-        self,
-        tx: Transaction,
-        mail: InboundMail,
-        request: Request,
-        text: str,
-        now: datetime,
-    ) -> LedgerEntry:
-        """Commands by mail, carried out only when the organiser's address is authenticated."""
-        trusted = request.authenticity.verified or not self.settings.policy.require_authentication
-        if not trusted:
-            summary = request.authenticity.summary
-            why = f"nothing done: this mail could not be authenticated ({summary})"
-            result = CommandsResult(False, (why,), (), (), ())
-        else:
-            result = self._carry_out(tx, text, now)
-        reply = Notice(
-            Outcome.INFO,
-            None,
-            template="commands",
-            recipient=request.sender.email,
-            summary=result.summary,
-            attachments=result.attachments,
-        )
-        mails = self._render(
-            (reply, *result.notices), mail, now, default_event=self.settings.events[0]
-        )
-        entry = LedgerEntry(
-            mail.source_key,
-            mail.message_id,
-            request.sender.email,
-            Disposition.ANSWERED,
-            ("organiser commands: " if result.carried_out else "organiser commands refused: ")
-            + "; ".join(result.summary),
-            outcome=Outcome.INFO.value,
-        )
-        tx.apply(entry, None, mails, sender_address=self._from_address, now=now)
-        return entry
+        return self.render(notices, None, self.clock(), default_event=event)
 
     def _note_bounce(self, tx: Transaction, bounce: Bounce, now: datetime) -> None:
         """A bounce of our own mail marks that booking's address undeliverable, nothing else."""
@@ -443,7 +372,7 @@ class Mailbot:
     ) -> LedgerEntry:
         sender_email = mail.sender.email if mail.sender else None
         entry = LedgerEntry(mail.source_key, mail.message_id, sender_email, disposition, reason)
-        tx.apply(entry, None, (), sender_address=self._from_address, now=now)
+        tx.apply(entry, None, (), sender_address=self.from_address, now=now)
         return entry
 
     def _decide_and_record(
@@ -471,7 +400,7 @@ class Mailbot:
             commands_text = readable_part(mail.text)
             if not looks_like_commands(commands_text):
                 commands_text = ""  # answered with "no command found" and the list of commands
-            return self._organiser_mail(tx, mail, request, commands_text, now), False
+            return answer_organiser(self, tx, mail, request, text=commands_text, now=now), False
         if request.intent is Intent.ACKNOWLEDGE and tx.has_open_offer(request.sender.email, now):
             request = replace(request, intent=Intent.BOOK)  # "Yes, thanks!" takes the place
         if request.intent is Intent.ACKNOWLEDGE:
@@ -495,7 +424,7 @@ class Mailbot:
         snapshot = tx.snapshot(event, request.sender.email, colleagues)
         refs = [tx.unused_ref(self.make_ref) for _ in range(1 + len(colleagues))]
         decision = decide(request, snapshot, self.settings.policy, now, refs)
-        mails = self._render(decision.notices, mail, now, default_event=snapshot.event)
+        mails = self.render(decision.notices, mail, now, default_event=snapshot.event)
         first = decision.notices[0].booking if decision.notices else None
         entry = LedgerEntry(
             mail.source_key,
@@ -510,7 +439,7 @@ class Mailbot:
             entry,
             decision,
             mails,
-            sender_address=self._from_address,
+            sender_address=self.from_address,
             now=now,
             event_slug=event.slug,
             sender_name=request.sender.name,

@@ -403,12 +403,13 @@ def bookings(
 
 def _organiser_command(config: Path | None, text: str) -> None:
     """One organiser command from the command line: the same rules as by email."""
+    from mailbot.organiser_mail import organiser_commands
     from mailbot.wiring import build_mailbot
 
     with _exit_codes():
         settings = _settings(config)
         with build_mailbot(settings) as bot:
-            result = bot.organiser_commands(text)
+            result = organiser_commands(bot, text)
             for line in result.summary:
                 (out if result.carried_out else err).print(line, markup=False, highlight=False)
             if not result.carried_out:
