@@ -48,18 +48,13 @@ class _Credentials(_Section):
 
     def secret(self, section: str, source: Path) -> str:
         """The password, from the environment variable when one is named."""
-        if self.password_env:
-            value = os.environ.get(self.password_env)
-            if value is None:
-                raise ConfigError(
-                    source,
-                    f"{section}.password_env",
-                    f"the environment variable {self.password_env} is not set",
-                )
-            return value
-        if self.password is not None:
-            return self.password
-        raise ConfigError(source, f"{section}.password_env", "no password or password_env given")
+        if self.password_env is None and self.password is None:
+            raise ConfigError(
+                source, f"{section}.password_env", "no password or password_env given"
+            )
+        return _from_env_or_value(
+            source, f"{section}.password_env", self.password_env, self.password
+        )
 
 
 class MailboxSettings(_Credentials):
@@ -97,6 +92,45 @@ class SmtpSettings(_Credentials):
         if self.host is not None and self.security == "none" and not _is_loopback(self.host):
             raise ValueError('security = "none" is allowed only for a server on loopback')
         return self
+
+
+class OAuth2Section(_Section):
+    """How mailbot obtains OAuth2 access tokens (Microsoft 365, Google)."""
+
+    token_url: str = Field(pattern=r"^https?://")
+    client_id: str = Field(min_length=1)
+    client_secret: str | None = None
+    client_secret_env: str | None = None
+    scope: str = Field(min_length=1)
+    grant: Literal["client_credentials", "refresh_token"] = "client_credentials"
+    refresh_token_env: str | None = None
+
+    @model_validator(mode="after")
+    def _refresh_needs_token(self) -> OAuth2Section:
+        if self.grant == "refresh_token" and not self.refresh_token_env:
+            raise ValueError('grant = "refresh_token" needs refresh_token_env')
+        return self
+
+    def secret(self, source: Path) -> str:
+        return _from_env_or_value(
+            source, "oauth2.client_secret_env", self.client_secret_env, self.client_secret
+        )
+
+    def refresh_token(self, source: Path) -> str | None:
+        if self.grant != "refresh_token":
+            return None
+        return _from_env_or_value(source, "oauth2.refresh_token_env", self.refresh_token_env, None)
+
+
+def _from_env_or_value(source: Path, key: str, env: str | None, value: str | None) -> str:
+    if env:
+        found = os.environ.get(env)
+        if found is None:
+            raise ConfigError(source, key, f"the environment variable {env} is not set")
+        return found
+    if value is not None:
+        return value
+    raise ConfigError(source, key, "no value or environment variable given")
 
 
 class DatabaseSettings(_Section):
@@ -228,6 +262,17 @@ class Settings(_Section):
     limits: LimitsSettings = LimitsSettings()
     retention: RetentionSettings = RetentionSettings()
     events: Annotated[list[EventSettings], Field(min_length=1)]
+    oauth2: OAuth2Section | None = None
+
+    @model_validator(mode="after")
+    def _oauth2_when_asked(self) -> Settings:
+        for name, section in (("mailbox", self.mailbox), ("smtp", self.smtp)):
+            if section.auth == "oauth2":
+                if self.oauth2 is None:
+                    raise ValueError(f'[{name}] auth = "oauth2" needs an [oauth2] section')
+                if not section.username:
+                    raise ValueError(f'[{name}] auth = "oauth2" needs the mailbox as username')
+        return self
 
     @model_validator(mode="after")
     def _unique_slugs(self) -> Settings:
