@@ -35,7 +35,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the width
 
 ConfigOption = Annotated[
     Path | None,
@@ -300,6 +300,10 @@ def check(config: ConfigOption = None) -> None:
     failures = 0
     steps: list[tuple[str, Callable[[], str]]] = [
         ("database", lambda: _check_database(open_store(settings))),
+    ]
+    if settings.oauth2 is not None and "oauth2" in (settings.mailbox.auth, settings.smtp.auth):
+        steps.append(("OAuth2 token", lambda: _check_token(settings)))
+    steps += [
         ("inbox", lambda: _check_edge(open_source(settings))),
         ("outgoing mail", lambda: _check_edge(open_sink(settings))),
     ]
@@ -321,6 +325,16 @@ def check(config: ConfigOption = None) -> None:
 def _check_database(store: Store) -> str:
     counts = store.count_bookings()
     return f"{store.engine.url.render_as_string(hide_password=True)} ({counts} bookings)"
+
+
+def _check_token(settings: Settings) -> str:
+    from mailbot.wiring import token_source
+
+    tokens = token_source(settings)
+    assert tokens is not None  # only asked for when OAuth2 is configured
+    tokens.token()
+    assert settings.oauth2 is not None
+    return f"token obtained from {settings.oauth2.token_url}"
 
 
 def _check_edge(edge: MailSource | MailSink) -> str:

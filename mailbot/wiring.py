@@ -9,6 +9,7 @@ from mailbot.mail.base import MailSink, MailSource
 from mailbot.mail.imap import ImapSource
 from mailbot.mail.maildir import MaildirSink, MaildirSource
 from mailbot.mail.smtp import SmtpSink
+from mailbot.oauth import OAuth2Settings, TokenSource
 from mailbot.render import Sender, make_environment
 from mailbot.store.bookings import Store
 from mailbot.store.database import connect
@@ -41,7 +42,25 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-def open_source(settings: Settings) -> MailSource:
+def token_source(settings: Settings) -> TokenSource | None:
+    """One cache of OAuth2 tokens for IMAP and SMTP alike, when either signs in that way."""
+    o = settings.oauth2
+    if o is None or "oauth2" not in (settings.mailbox.auth, settings.smtp.auth):
+        return None
+    return TokenSource(
+        OAuth2Settings(
+            token_url=o.token_url,
+            client_id=o.client_id,
+            client_secret=o.secret(settings.source),
+            scope=o.scope,
+            grant=o.grant,
+            refresh_token=o.refresh_token(settings.source),
+        ),
+        timeout=settings.mailbox.timeout_seconds,
+    )
+
+
+def open_source(settings: Settings, tokens: TokenSource | None = None) -> MailSource:
     box = settings.mailbox
     if box.maildir is not None:
         return MaildirSource(
@@ -50,25 +69,32 @@ def open_source(settings: Settings) -> MailSource:
             quarantine_folder=box.quarantine_folder,
         )
     assert box.host is not None  # the settings validator requires host or maildir
+    oauth = box.auth == "oauth2"
+    if oauth and tokens is None:
+        tokens = token_source(settings)
     return ImapSource(
         host=box.host,
         port=box.port,
         tls=box.tls,
         username=box.username or box.address,
-        password=box.secret("mailbox", settings.source),
+        password="" if oauth else box.secret("mailbox", settings.source),
         folder=box.folder,
         processed_folder=box.processed_folder,
         quarantine_folder=box.quarantine_folder,
         timeout=box.timeout_seconds,
+        token_source=tokens if oauth else None,
     )
 
 
-def open_sink(settings: Settings) -> MailSink:
+def open_sink(settings: Settings, tokens: TokenSource | None = None) -> MailSink:
     smtp = settings.smtp
     if smtp.maildir is not None:
         return MaildirSink(settings.resolve_path(smtp.maildir))
     assert smtp.host is not None  # the settings validator requires host or maildir
-    password = smtp.secret("smtp", settings.source) if smtp.username else None
+    oauth = smtp.auth == "oauth2"
+    if oauth and tokens is None:
+        tokens = token_source(settings)
+    password = smtp.secret("smtp", settings.source) if smtp.username and not oauth else None
     return SmtpSink(
         host=smtp.host,
         port=smtp.port,
@@ -76,15 +102,17 @@ def open_sink(settings: Settings) -> MailSink:
         username=smtp.username,
         password=password,
         timeout=smtp.timeout_seconds,
+        token_source=tokens if oauth else None,
     )
 
 
 def build_mailbot(settings: Settings) -> Mailbot:
     """Everything `mailbot poll` needs, opened and ready; the caller closes the edges."""
+    tokens = token_source(settings)
     return Mailbot(
         pipeline_settings(settings),
         store=open_store(settings),
-        source=open_source(settings),
-        sink=open_sink(settings),
+        source=open_source(settings, tokens),
+        sink=open_sink(settings, tokens),
         templates=make_environment(),
     )

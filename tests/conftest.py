@@ -1,3 +1,9 @@
 """Shared fixtures; the real-server fixtures live in tests/servers/."""
 
-pytest_plugins = ["tests.servers.dovecot", "tests.servers.smtp", "tests.servers.postgres"]
+pytest_plugins = [
+    "tests.servers.dovecot",
+    "tests.servers.dovecot_oauth",
+    "tests.servers.smtp",
+    "tests.servers.oauth",
+    "tests.servers.postgres",
+]

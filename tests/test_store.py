@@ -236,7 +236,7 @@ def test_control_without_the_lock_overbooks_so_the_test_above_can_fail(
     most = 0
     extra: list[str] = []
     try:
-        for attempt in range(3):
+        for attempt in range(5):
             url = database_url
             if attempt:
                 url = _fresh_database(database_url, tmp_path, attempt)

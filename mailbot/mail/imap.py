@@ -8,7 +8,7 @@ import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from imapclient import IMAPClient
 
@@ -26,6 +26,22 @@ _MOVE_BATCH = 50
 # us or goes away (ssl.SSLError and socket.timeout are OSErrors; imapclient's errors are
 # imaplib's). EOFError covers a connection closed in the middle of a reply.
 _IMAP_FAILURES = (imaplib.IMAP4.error, OSError, EOFError)
+
+
+class TokenSource(Protocol):
+    """Where ImapSource gets OAuth2 access tokens for XOAUTH2 logins.
+
+    `token()` returns the current access token (a cached one while it lasts);
+    `invalidate()` forgets it, so the next `token()` obtains a fresh one.
+    """
+
+    def token(self) -> str: ...
+
+    def invalidate(self) -> None: ...
+
+
+class _TokenRefusedError(Exception):
+    """The server refused an access token; the text is the server's answer, token removed."""
 
 
 class ImapSource:
@@ -48,6 +64,7 @@ class ImapSource:
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
         batch_size: int = 500,
+        token_source: TokenSource | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -62,6 +79,8 @@ class ImapSource:
         self.timeout = timeout
         self._ssl_context = ssl_context
         self.batch_size = batch_size
+        # When set, logins use XOAUTH2 with its tokens and `password` is not used.
+        self._token_source = token_source
 
         self._client: Any = None
         # Bumped on every new connection, so a fetch in progress notices it lost its own.
@@ -184,16 +203,8 @@ class ImapSource:
     def _connection(self) -> Any:
         if self._client is not None:
             return self._client
-        log.debug("connecting to %s:%d (tls=%s)", self.host, self.port, self.tls)
-        client = IMAPClient(
-            self.host,
-            port=self.port,
-            ssl=self.tls,
-            ssl_context=self._ssl_context,
-            timeout=self.timeout,
-        )
+        client = self._logged_in()
         try:
-            self._login(client)
             self._epoch += 1
             self._known_folders = set()
             self._last_uid = None
@@ -205,8 +216,62 @@ class ImapSource:
         log.info("connected to %s:%d as %s", self.host, self.port, self.username)
         return client
 
+    def _open(self) -> Any:
+        log.debug("connecting to %s:%d (tls=%s)", self.host, self.port, self.tls)
+        return IMAPClient(
+            self.host,
+            port=self.port,
+            ssl=self.tls,
+            ssl_context=self._ssl_context,
+            timeout=self.timeout,
+        )
+
+    def _logged_in(self) -> Any:
+        """A new, logged-in connection.
+
+        A refused access token may have expired or been revoked since the token source got
+        it: drop it and try once more, on a new connection, with a fresh one.
+        """
+        try:
+            return self._open_and_login()
+        except _TokenRefusedError:
+            assert self._token_source is not None
+            self._token_source.invalidate()
+            log.info("the server refused the access token; trying once more with a fresh one")
+        try:
+            return self._open_and_login()
+        except _TokenRefusedError as refused:
+            # Not kept either: the next connection starts from another fresh token.
+            self._token_source.invalidate()
+            message = (
+                f"IMAP {self.host}:{self.port} ({self.username}): the server refused the "
+                f"OAuth2 access token, and a fresh one after it: {refused}"
+            )
+            log.warning("%s", message)
+            raise OperationalError(message) from None
+
+    def _open_and_login(self) -> Any:
+        client = self._open()
+        try:
+            self._login(client)
+        except BaseException:
+            _shutdown_quietly(client)
+            raise
+        return client
+
     def _login(self, client: Any) -> None:
-        client.login(self.username, self._password)
+        if self._token_source is None:
+            client.login(self.username, self._password)
+            return
+        token = self._token_source.token()
+        try:
+            client.oauth2_login(self.username, token)
+        except imaplib.IMAP4.error as exc:
+            # imapclient turns any failure of AUTHENTICATE into LoginError (an IMAP4.error).
+            detail = str(exc) or type(exc).__name__
+            if token:
+                detail = detail.replace(token, "***")
+            raise _TokenRefusedError(detail) from None
 
     def _select(self, client: Any) -> int:
         """Select the folder, forget the search position if UIDVALIDITY moved; return EXISTS."""

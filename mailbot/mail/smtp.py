@@ -7,7 +7,7 @@ import logging
 import ssl
 import threading
 from collections.abc import Coroutine
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import aiosmtplib
 
@@ -18,6 +18,9 @@ from mailbot.errors import (
     ServerUnavailableError,
     TransientDeliveryError,
 )
+
+if TYPE_CHECKING:
+    from mailbot.oauth import TokenSource
 
 __all__ = ["Security", "SmtpSink"]
 
@@ -35,6 +38,9 @@ _SECURITY_LABELS: dict[str, str] = {
 
 # RFC 5321: the server is closing the channel; the connection is gone after this reply.
 _SERVICE_CLOSING = 421
+
+# RFC 4954: the credentials were not accepted (for XOAUTH2: the token, perhaps expired).
+_AUTH_INVALID = 535
 
 # QUIT is a courtesy: a server that does not answer quickly must not hold up shutdown.
 _QUIT_TIMEOUT = 5.0
@@ -76,6 +82,7 @@ class SmtpSink:
         password: str | None,
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
+        token_source: TokenSource | None = None,
     ) -> None:
         if security not in _SECURITY_LABELS:
             raise ValueError(f"security must be 'none', 'starttls' or 'tls', not {security!r}")
@@ -86,6 +93,8 @@ class SmtpSink:
         self._password = password
         self._timeout = timeout
         self._ssl_context = ssl_context
+        # Given: log in with SASL XOAUTH2 and a token from it instead of the password.
+        self._token_source = token_source
         self._runner: asyncio.Runner | None = None
         self._client: aiosmtplib.SMTP | None = None
         self._lock = threading.Lock()
@@ -183,7 +192,9 @@ class SmtpSink:
                 await client.starttls()
                 # RFC 3207: extensions learnt before TLS must be forgotten and asked again.
                 await self._greet(client)
-            if self._username is not None:
+            if self._username is not None and self._token_source is not None:
+                await self._login_xoauth2(client, self._username, self._token_source)
+            elif self._username is not None:
                 await client.login(self._username, self._password or "")
         except MailbotError:
             client.close()
@@ -199,6 +210,19 @@ class SmtpSink:
         )
         self._client = client
         return client
+
+    async def _login_xoauth2(
+        self, client: aiosmtplib.SMTP, username: str, tokens: TokenSource
+    ) -> None:
+        try:
+            await client.auth_xoauth2(username, tokens.token())
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            if exc.code != _AUTH_INVALID:
+                raise
+            # The cached token may have expired early or been revoked: one fresh try.
+            log.info("%s rejected the OAuth2 token; asking for a new one", self._where)
+            tokens.invalidate()
+            await client.auth_xoauth2(username, tokens.token())
 
     @staticmethod
     async def _greet(client: aiosmtplib.SMTP) -> None:

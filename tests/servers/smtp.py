@@ -275,12 +275,13 @@ class LoopbackSmtpServer:
         tls: TlsMode = "none",
         certificate: SelfSignedCertificate | None = None,
         password: str | None = None,
+        handler: RecordingHandler | None = None,
     ) -> None:
         if tls != "none" and certificate is None:
             raise ValueError("a TLS server needs a certificate")
         self.host = HOST
         self.port = free_port()
-        self.handler = RecordingHandler()
+        self.handler = handler if handler is not None else RecordingHandler()
         self.tls: TlsMode = tls
         self.username: str | None = USERNAME if password is not None else None
         self.password = password
