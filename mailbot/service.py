@@ -111,9 +111,12 @@ def run_service(
                 break
             except ConfigError:
                 raise
-            except OperationalError as exc:
+            except Exception as exc:  # a service that runs for months must outlive any one failure
                 delay = delays.next_delay()
-                log.warning("%s; trying again in %.0f s", exc, delay)
+                if isinstance(exc, OperationalError):
+                    log.warning("%s; trying again in %.0f s", exc, delay)
+                else:
+                    log.exception("unexpected failure; trying again in %.0f s", delay)
                 try:
                     with stop.interruptible():
                         stop.sleep(delay)

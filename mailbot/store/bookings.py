@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, and_, func, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from mailbot.domain import (
@@ -453,11 +454,11 @@ class Store:
         """Whether this process may run `job` now. With several mailbot processes on one
         database, the first to claim a slot runs it; the others see the claim and skip."""
         moment = now or datetime.now(UTC)
+        self._ensure_job_row(job)
         with self.transaction() as tx:
             row = tx.session.get(JobRunRow, job, with_for_update=True)
-            if row is None:
-                row = JobRunRow(name=job)
-            elif row.last_started_at is not None and moment - row.last_started_at < spacing:
+            assert row is not None  # created above, and job rows are never deleted
+            if row.last_started_at is not None and moment - row.last_started_at < spacing:
                 return False
             row.last_started_at = moment
             tx.session.add(row)
@@ -465,12 +466,24 @@ class Store:
 
     def record_run(self, job: str, started: datetime, finished: datetime, result: str) -> None:
         """When a job last ran and what it did, for `mailbot status`."""
+        self._ensure_job_row(job)
         with self.transaction() as tx:
-            row = tx.session.get(JobRunRow, job) or JobRunRow(name=job)
+            row = tx.session.get(JobRunRow, job, with_for_update=True)
+            assert row is not None  # created above, and job rows are never deleted
             row.last_started_at = started
             row.last_finished_at = finished
             row.last_result = result
             tx.session.add(row)
+
+    def _ensure_job_row(self, job: str) -> None:
+        # Two processes may both find no row and insert one: the loser's insert fails, and
+        # the row it wanted is there all the same.
+        try:
+            with self.transaction() as tx:
+                if tx.session.get(JobRunRow, job) is None:
+                    tx.session.add(JobRunRow(name=job))
+        except IntegrityError:
+            pass
 
     def history(self, ref: str) -> list[AuditRow]:
         with Session(self.engine, expire_on_commit=False) as session:
