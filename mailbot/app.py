@@ -36,20 +36,13 @@ from mailbot.errors import OperationalError
 from mailbot.mail.base import MailSink, MailSource
 from mailbot.organiser_mail import answer_organiser
 from mailbot.parse import parse
+from mailbot.refs import random_ref
 from mailbot.render import ReplyContext, Sender, long_date, new_message_id, render_notice
 from mailbot.route import references_in, route
 from mailbot.store.bookings import LedgerEntry, Store, Transaction
 from mailbot.store.outbox import Outbox
 
 log = logging.getLogger("mailbot.poll")
-
-_REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: refs are read aloud
-
-
-def random_ref() -> str:
-    """A short booking reference people can read over the phone, like "K7Q-4MZ"."""
-    chars = "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
-    return f"{chars[:3]}-{chars[3:]}"
 
 
 def utc_now() -> datetime:

@@ -7,8 +7,8 @@ import re
 from collections.abc import Mapping
 
 from mailbot.domain import EventInfo, InboundMail
+from mailbot.refs import REF_PATTERN
 
-REF_PATTERN = re.compile(r"\b([A-HJ-NP-Z2-9]{3}-[A-HJ-NP-Z2-9]{3})\b")
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w.-]+")
 _RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
 
