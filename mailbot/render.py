@@ -27,6 +27,7 @@ __all__ = [
     "long_date",
     "make_environment",
     "new_message_id",
+    "render_digest_mail",
     "render_notice",
     "time_range",
 ]
@@ -246,6 +247,43 @@ def _invite(
         return None
 
 
+def _envelope(
+    sender: Sender, to_name: str | None, to_address: str, message_id: str, now: datetime
+) -> EmailMessage:
+    """The headers every mailbot mail starts with. Replies go to the booking address, so an
+    answer (an attendee's, or the organiser's commands) comes back to mailbot."""
+    message = EmailMessage(policy=_POLICY)
+    message["From"] = Address(
+        display_name=_one_line(sender.display_name), addr_spec=sender.booking_address.strip()
+    )
+    message["To"] = _recipient(to_name, to_address)
+    message["Reply-To"] = Address(addr_spec=sender.booking_address.strip())
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = _one_line(message_id)
+    return message
+
+
+def render_digest_mail(
+    sender: Sender, subject: str, text: str, html: str, *, message_id: str, now: datetime
+) -> OutgoingMail:
+    """The organiser's digest as a mail: generated, not a reply, about no one booking."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware: a mail's Date names its offset")
+    message = _envelope(sender, sender.organiser_name, sender.organiser_email, message_id, now)
+    message["Subject"] = _one_line(subject)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Mailbot-Outcome"] = Outcome.INFO.value
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return OutgoingMail(
+        message_id=_one_line(message_id),
+        recipient=sender.organiser_email,
+        outcome=Outcome.INFO,
+        booking_ref=None,
+        data=message.as_bytes(),
+    )
+
+
 def render_notice(
     env: jinja2.Environment,
     notice: Notice,
@@ -275,14 +313,7 @@ def render_notice(
     text = env.get_template(f"{notice.template_name}.txt.j2").render(context)
     html = env.get_template(f"{notice.template_name}.html.j2").render(context)
 
-    message = EmailMessage(policy=_POLICY)
-    message["From"] = Address(
-        display_name=_one_line(sender.display_name), addr_spec=sender.booking_address.strip()
-    )
-    message["To"] = _recipient(booking.name if booking else None, recipient)
-    message["Reply-To"] = Address(addr_spec=sender.booking_address.strip())
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = _one_line(message_id)
+    message = _envelope(sender, booking.name if booking else None, recipient, message_id, now)
     if reply is not None and notice.in_reply:
         message["Subject"] = _reply_subject(reply.subject, event.title)
         inbound_id = _valid_id(reply.message_id)

@@ -4,20 +4,16 @@ recording when it last ran so that reruns after downtime neither repeat nor skip
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
 
 from sqlmodel import select
 
 from mailbot.app import Mailbot
 from mailbot.digest import digest_subject, has_news, render_digest
-from mailbot.domain import BookingStatus, Notice, Outcome, OutgoingMail
+from mailbot.domain import BookingStatus, Notice, Outcome
 from mailbot.reminders import Attendee, due_reminders
-from mailbot.render import new_message_id
+from mailbot.render import new_message_id, render_digest_mail
 from mailbot.store.bookings import booking_view
 from mailbot.store.digest_query import digest_state, last_run
 from mailbot.store.tables import BookingRow, ReminderSentRow
@@ -53,32 +49,14 @@ def send_digest(
     if not (always or has_news(state)):
         record_run(bot, "digest", started, "nothing new: not sent")
         return DigestResult(False, subject, text, "nothing new since the last digest")
-    mail = _digest_mail(bot, organiser, subject, text, html, now=started)
+    sender = replace(bot.settings.sender, organiser_email=organiser)
+    message_id = new_message_id(bot.settings.own.message_id_domain, bot.make_token())
+    mail = render_digest_mail(sender, subject, text, html, message_id=message_id, now=started)
     with bot.store.transaction() as tx:
         tx.queue([mail], sender_address=bot.settings.sender.booking_address, now=started)
     bot.deliver()
     record_run(bot, "digest", started, f"sent: {subject}")
     return DigestResult(True, subject, text, "sent")
-
-
-def _digest_mail(
-    bot: Mailbot, organiser: str, subject: str, text: str, html: str, *, now: datetime
-) -> OutgoingMail:
-    sender = bot.settings.sender
-    message_id = new_message_id(bot.settings.own.message_id_domain, bot.make_token())
-    message = EmailMessage(policy=SMTP)
-    message["From"] = Address(display_name=sender.display_name, addr_spec=sender.booking_address)
-    message["To"] = Address(display_name=sender.organiser_name, addr_spec=organiser)
-    # Replies carry the organiser's commands back to the booking address.
-    message["Reply-To"] = Address(addr_spec=sender.booking_address)
-    message["Subject"] = " ".join(subject.split())
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Mailbot-Outcome"] = Outcome.INFO.value
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    return OutgoingMail(message_id, organiser, Outcome.INFO, None, message.as_bytes())
 
 
 @dataclass(frozen=True)
