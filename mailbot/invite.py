@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -171,7 +172,7 @@ def _rule(change: _Change) -> tuple[object, ...]:
     )
 
 
-def _rule_timezone(tzid: str, changes: list[_Change]) -> Timezone:
+def _rule_timezone(tzid: str, changes: tuple[_Change, ...]) -> Timezone:
     component = Timezone()
     component.add("tzid", tzid)
     # Some zones (Europe/Dublin) call winter the exception, so "daylight" is the larger offset.
@@ -194,9 +195,11 @@ def _offset(zone: ZoneInfo, instant: datetime) -> timedelta:
     return offset
 
 
-def _changes(zone: ZoneInfo, year: int) -> list[_Change]:
+@lru_cache(maxsize=64)
+def _changes(zone: ZoneInfo, year: int) -> tuple[_Change, ...]:
     """The clock changes of `zone` during `year`, found by sampling and then bisecting,
-    since zoneinfo does not expose its transition table."""
+    since zoneinfo does not expose its transition table. Cached: finding them takes
+    thousands of conversions, and every invite for an event asks for the same years."""
     found: list[_Change] = []
     day = datetime(year, 1, 1, tzinfo=UTC)
     end = datetime(year + 1, 1, 1, tzinfo=UTC)
@@ -206,7 +209,7 @@ def _changes(zone: ZoneInfo, year: int) -> list[_Change]:
         if before != after:
             found.append(_change(zone, _bisect(zone, day, following), before, after))
         day = following
-    return found
+    return tuple(found)
 
 
 def _bisect(zone: ZoneInfo, low: datetime, high: datetime) -> datetime:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import email.policy
 import email.utils
 import re
 from datetime import datetime
@@ -12,6 +11,7 @@ from email.message import EmailMessage, Message
 from html.parser import HTMLParser
 
 from mailbot.domain import Address, InboundMail, RawMessage
+from mailbot.mailpolicy import READ_POLICY
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _BLOCK_TAGS = frozenset(
@@ -26,7 +26,7 @@ def parse(raw: RawMessage) -> InboundMail:
     if not raw.data.strip():
         return _unreadable(raw, "the message is empty")
     try:
-        message = email.message_from_bytes(raw.data, policy=email.policy.default)
+        message = email.message_from_bytes(raw.data, policy=READ_POLICY)
     except Exception as exc:  # the parser is meant to be lenient; anything else is a bug
         return _unreadable(raw, f"the message cannot be parsed: {type(exc).__name__}")
     if not isinstance(message, EmailMessage) or not message.keys():

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email import policy as email_policy
-from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.headerregistry import Address, BaseHeader, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import Policy
 from email.utils import format_datetime
@@ -18,6 +18,7 @@ import jinja2
 
 from mailbot.domain import BookingStatus, EventInfo, Notice, Outcome, OutgoingMail
 from mailbot.invite import calendar_invite
+from mailbot.mailpolicy import CachedHeaderRegistry
 
 log = logging.getLogger("mailbot.render")
 
@@ -166,7 +167,7 @@ class _WordFoldedHeader(UnstructuredHeader, BaseHeader):
 
 
 def _make_policy() -> Policy:
-    registry = HeaderRegistry()
+    registry = CachedHeaderRegistry()
     for name in ("subject", "in-reply-to", "references"):
         registry.map_to_type(name, _WordFoldedHeader)
     return email_policy.SMTP.clone(header_factory=registry)
