@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import email
 import email.utils
+import functools
 import re
+from collections.abc import Iterable
 from datetime import datetime
-from email.headerregistry import AddressHeader
+from email.headerregistry import AddressHeader, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
+from email.policy import EmailPolicy
 from html.parser import HTMLParser
 
 from mailbot.domain import Address, InboundMail, RawMessage
@@ -20,39 +23,98 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset({"style", "script", "head", "title"})
 _MAX_HEADERS = 500
 
+# The stdlib removes these from a header's raw value before parsing it (EmailPolicy).
+_LINESEP = re.compile(r"[\r\n]")
+# A Message-ID the stdlib's msg-id parser gives back character for character: one
+# "<dot-atom@dot-atom>" between blanks. Anything else takes the stdlib's path.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
+_PLAIN_MSGID = re.compile(rf"[ \t]*<{_DOT_ATOM}@{_DOT_ATOM}>[ \t]*")
+# Headers read straight from the raw value when that gives what the stdlib would.
+_SIMPLE_HEADERS = frozenset({"message-id", "subject", "date", "in-reply-to", "references"})
+
+# MIME headers repeat from message to message ("text/plain; charset=utf-8", "base64"), so
+# short ones are also kept across messages, a bounded number of them.
+_SHARED_HEADERS = frozenset(
+    {"content-type", "content-transfer-encoding", "content-disposition", "mime-version"}
+)
+_SHARED_MAX_LENGTH = 200
+
 
 def parse(raw: RawMessage) -> InboundMail:
     """Parse one message. Anything that cannot be read becomes `unreadable` with a reason."""
     if not raw.data.strip():
         return _unreadable(raw, "the message is empty")
     try:
-        message = email.message_from_bytes(raw.data, policy=READ_POLICY)
+        message = email.message_from_bytes(raw.data, policy=_reading_policy())
     except Exception as exc:  # the parser is meant to be lenient; anything else is a bug
         return _unreadable(raw, f"the message cannot be parsed: {type(exc).__name__}")
     if not isinstance(message, EmailMessage) or not message.keys():
         return _unreadable(raw, "the message has no headers")
 
-    headers = _headers(message)
-    names = {name for name, _ in headers}
-    if "from" not in names:
+    raw_headers = list(message.raw_items())
+    headers = _headers(raw_headers)
+    if not any(name == "from" for name, _ in headers):
         return _unreadable(raw, "the message has no From header", headers)
 
+    first = _first_values(raw_headers)
     sender, sender_problem = _sender(message)
-    text = _body_text(message)
     return InboundMail(
         source_key=raw.source_key,
-        message_id=_first_msgid(_get(message, "Message-ID")),
+        message_id=_message_id(message, first.get("message-id")),
         sender=sender,
         sender_problem=sender_problem,
-        subject=_one_line(_get(message, "Subject") or ""),
-        date=_date(_get(message, "Date")),
-        in_reply_to=_first_msgid(_get(message, "In-Reply-To")),
-        references=tuple(_MSGID.findall(_get(message, "References") or "")),
+        subject=_one_line(_unstructured(message, "Subject", first) or ""),
+        date=_date(message, first.get("date")),
+        in_reply_to=_first_msgid(_unstructured(message, "In-Reply-To", first)),
+        references=tuple(_MSGID.findall(_unstructured(message, "References", first) or "")),
         headers=headers,
         content_type=message.get_content_type(),
-        text=text,
+        text=_body_text(message),
         calendar=_calendar_part(message),
     )
+
+
+class _HeaderMemo:
+    """The header factory for one message: each distinct header is parsed only once.
+
+    The stdlib's parser and accessors (get_content_type, get_param, get_body, get_content,
+    walk) fetch Content-Type over and over, and each fetch ran the header parser again; that
+    was most of the cost of parse(). A parsed header is an immutable str made from its name
+    and value alone, so handing out the same object again changes nothing but the time.
+    """
+
+    def __init__(self, registry: HeaderRegistry) -> None:
+        self._registry = registry
+        self._parsed: dict[tuple[str, str], BaseHeader] = {}
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        key = (name, value)
+        header = self._parsed.get(key)
+        if header is None:
+            header = self._parsed[key] = self._parse(name, value)
+        return header
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        return self._registry[name]  # EmailPolicy.header_max_count looks classes up
+
+    def _parse(self, name: str, value: str) -> BaseHeader:
+        if len(value) <= _SHARED_MAX_LENGTH and name.lower() in _SHARED_HEADERS:
+            return _shared_header(self._registry, name, value)
+        return self._registry(name, value)
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_header(registry: HeaderRegistry, name: str, value: str) -> BaseHeader:
+    return registry(name, value)
+
+
+def _reading_policy() -> EmailPolicy[EmailMessage]:
+    """READ_POLICY with a fresh memo for one message."""
+    registry = READ_POLICY.header_factory
+    if not isinstance(registry, HeaderRegistry):  # someone swapped the factory: use it as is
+        return READ_POLICY
+    return READ_POLICY.clone(header_factory=_HeaderMemo(registry))
 
 
 def _unreadable(
@@ -78,19 +140,55 @@ def _get(message: Message, name: str) -> str | None:
     """A header's value as text, or None when it is absent or cannot be decoded."""
     try:
         value = message.get(name)
-    except (ValueError, LookupError, TypeError, IndexError):
+    except Exception:  # header parsing in the stdlib can fail in many ways on hostile input
         return None
     return None if value is None else str(value)
 
 
-def _headers(message: Message) -> tuple[tuple[str, str], ...]:
+def _headers(raw_headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """Every header as unfolded raw text. The ones classification reads (Auto-Submitted,
     List-Id, Authentication-Results, ...) are ASCII by definition, and decoding every
     header through the header registry was the slowest step of parsing."""
     return tuple(
-        (name.lower(), _one_line(str(raw_value)))
-        for name, raw_value in list(message.raw_items())[:_MAX_HEADERS]
+        (name.lower(), _one_line(str(value))) for name, value in raw_headers[:_MAX_HEADERS]
     )
+
+
+def _first_values(raw_headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The raw value of the first of each simple header, as message.get() would find it."""
+    first: dict[str, str] = {}
+    for name, value in raw_headers:
+        key = name.lower()
+        if key in _SIMPLE_HEADERS and key not in first:
+            first[key] = value
+    return first
+
+
+def _plain(value: str | None) -> str | None:
+    """The raw value unfolded, when the stdlib would give exactly that back: no bytes to
+    sanitise (non-ASCII) and no encoded words to decode ("=?"). None otherwise."""
+    if not isinstance(value, str) or not value.isascii() or "=?" in value:
+        return None
+    return _LINESEP.sub("", value)
+
+
+def _unstructured(message: Message, name: str, first: dict[str, str]) -> str | None:
+    """A header the stdlib reads as unstructured text (Subject, In-Reply-To, References)."""
+    value = first.get(name.lower())
+    if value is None:
+        return None
+    plain = _plain(value)
+    return plain if plain is not None else _get(message, name)
+
+
+def _message_id(message: Message, value: str | None) -> str | None:
+    """The first <msg-id> of the Message-ID header."""
+    if value is None:
+        return None
+    plain = _plain(value)
+    if plain is not None and _PLAIN_MSGID.fullmatch(plain):
+        return _first_msgid(plain)
+    return _first_msgid(_get(message, "Message-ID"))
 
 
 def _one_line(value: str) -> str:
@@ -104,12 +202,23 @@ def _first_msgid(value: str | None) -> str | None:
     return found.group(0) if found else None
 
 
-def _date(value: str | None) -> datetime | None:
+def _date(message: Message, value: str | None) -> datetime | None:
+    """The Date header. For an ASCII value the stdlib's DateHeader only runs
+    parsedate_to_datetime and formats the result, which parses back to the same datetime;
+    so that is parsed directly, and the rest go through the header registry."""
+    if value is None:
+        return None
+    if value.isascii():
+        return _parse_date(_LINESEP.sub("", value))
+    return _parse_date(_get(message, "Date"))
+
+
+def _parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
         return email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (ArithmeticError, LookupError, TypeError, ValueError):  # OverflowError: year 10**20
         return None
 
 

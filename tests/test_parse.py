@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import email.utils
+import re
+from email.message import EmailMessage
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -133,3 +139,111 @@ def test_parse_never_raises_on_arbitrary_bytes(data: bytes) -> None:
 def test_parse_never_raises_on_mutated_real_mail(position: int, noise: bytes) -> None:
     mail = parse(raw(PLAIN[:position] + noise + PLAIN[position:]))
     assert mail.source_key == "test:1"
+
+
+# parse() reads Message-ID, Subject, Date, In-Reply-To and References from the raw header
+# when that gives what the stdlib's header registry would; these check it against the stdlib.
+HEADER_FRAGMENTS = (
+    *("<", ">", "@", ".", "..", " ", "\t", "(", ")", "(c)", '"', "\\", ",", ";", ":", "[", "]"),
+    *("=?utf-8?q?", "=?utf-8?b?", "?=", "=3C", "=40", "=3E", "=?utf-8?q?=3Cx=40y=3E?=", "=", "?"),
+    *("=?iso-8859-1?q?caf=E9?=", "=?x-unknown?q?a?=", "abc", "a.b", "x-y_z", "!#$%&'*+/^`{|}~"),
+    *("Tue,", "24", "Nov", "2026", "99", "0005", "09:15:00", "23:59:60", "99999999999999999999"),
+    *("+0000", "-0000", "+2359", "-0130", "+9999", "GMT", "EST", "\r\n ", "\r\n\t", "é", "–"),
+    *("\x00", "\x0b", "\x7f"),
+)
+header_values = st.lists(st.sampled_from(HEADER_FRAGMENTS), max_size=12).map("".join)
+SIMPLE_HEADERS = ("Message-ID", "Subject", "Date", "In-Reply-To", "References")
+
+
+def stdlib_reading(data: bytes) -> tuple[object, ...]:
+    """The simple fields as the stdlib's header registry reads them (a failure reads None)."""
+    message = email.message_from_bytes(data, policy=email.policy.default)
+
+    def text(name: str) -> str | None:
+        try:
+            value = message.get(name)
+        except Exception:
+            return None
+        return None if value is None else str(value)
+
+    def first_msgid(value: str | None) -> str | None:
+        found = re.search(r"<[^<>\s]+>", value or "")
+        return found.group(0) if found else None
+
+    try:
+        date = email.utils.parsedate_to_datetime(text("Date") or "")
+    except Exception:
+        date = None
+    return (
+        first_msgid(text("Message-ID")),
+        " ".join((text("Subject") or "").split()),
+        date,
+        first_msgid(text("In-Reply-To")),
+        tuple(re.findall(r"<[^<>\s]+>", text("References") or "")),
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(SIMPLE_HEADERS), header_values), max_size=6))
+def test_simple_headers_read_as_the_stdlib_reads_them(fields: list[tuple[str, str]]) -> None:
+    lines = [f"{name}: {value}" for name, value in fields]
+    data = ("\r\n".join(["From: a@met.police.uk", *lines]) + "\r\n\r\nhi").encode()
+    mail = parse(raw(data))
+    assert mail.unreadable is None
+    found = (mail.message_id, mail.subject, mail.date, mail.in_reply_to, mail.references)
+    assert found == stdlib_reading(data)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Date: Tue, 24 Nov 99999999999999999999 09:15:00 +0000",  # OverflowError in the stdlib
+        b"Date: Tue, 24 Nov 2026 09:15:00 +099999999999999999999",
+        b"Message-Id: <a05001902b7f1c33773e9@[134.84.183.138>",  # AttributeError in the stdlib
+    ],
+)
+def test_headers_the_stdlib_cannot_parse_are_left_out(header: bytes) -> None:
+    mail = parse(raw(b"From: a@met.police.uk\r\n" + header + b"\r\nSubject: s\r\n\r\nhi"))
+    assert mail.unreadable is None
+    assert mail.date is None and mail.message_id is None
+    assert mail.subject == "s"
+
+
+def outlook_mail(with_plain: bool) -> bytes:
+    """The shape of an Outlook meeting reply: alternative bodies, an inline image,
+    attachments and a text/calendar part."""
+    message = EmailMessage()
+    message["From"] = '"Smith, Jane (PC 4471)" <Jane.Smith@lancashire.police.uk>'
+    message["Subject"] = "Accepted: CSE forum"
+    html = "<html><head><style>p{margin:0}</style></head><body><p>Yes please.</p></body></html>"
+    image = (b"\x89PNG" * 500, "image", "png")
+    if with_plain:
+        message.set_content("Yes please, book me.\n")
+        message.add_alternative(html, subtype="html")
+        html_part = list(message.iter_parts())[1]
+        html_part.add_related(*image, cid="<image001.png@01D9>")
+    else:
+        message.set_content(html, subtype="html")
+        message.add_related(*image, cid="<image001.png@01D9>")
+    message.add_attachment(b"%PDF" * 2000, "application", "pdf", filename="Joining.pdf")
+    message.add_attachment("BEGIN:VCALENDAR\nMETHOD:REPLY\nEND:VCALENDAR\n", subtype="calendar")
+    return message.as_bytes()
+
+
+@pytest.mark.parametrize(
+    ("with_plain", "text"), [(True, "Yes please, book me.\n"), (False, "Yes please.")]
+)
+def test_outlook_multipart_body_and_calendar(with_plain: bool, text: str) -> None:
+    mail = parse(raw(outlook_mail(with_plain)))
+    assert mail.content_type == "multipart/mixed"
+    assert mail.text == text
+    assert mail.calendar == "BEGIN:VCALENDAR\nMETHOD:REPLY\nEND:VCALENDAR\n"
+
+
+def test_each_message_is_decoded_with_its_own_content_headers() -> None:
+    """Parsed MIME headers are reused between messages: same header, same reading only."""
+    head = b"From: a@met.police.uk\r\nSubject: s\r\nContent-Transfer-Encoding: 8bit\r\n"
+    latin = parse(raw(head + b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\ncaf\xe9"))
+    utf8 = parse(raw(head + b"Content-Type: text/plain; charset=utf-8\r\n\r\ncaf\xc3\xa9"))
+    again = parse(raw(head + b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\ncaf\xe9"))
+    assert latin.text == utf8.text == again.text == "café"
