@@ -104,6 +104,7 @@ class Mailbot:
         clock: Callable[[], datetime] = utc_now,
         make_ref: Callable[[], str] = random_ref,
         make_token: Callable[[], str] = lambda: secrets.token_hex(12),
+        deliver_every_seconds: float = 1.0,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -113,6 +114,9 @@ class Mailbot:
         self.clock = clock
         self.make_ref = make_ref
         self.make_token = make_token
+        # Sending waits while one message is handled at a time: a second between drains
+        # costs nothing in throughput and lets replies go out while a backlog is being read.
+        self.deliver_every_seconds = deliver_every_seconds
         self.outbox = Outbox(store)
         self._quiet_polls = 0
 
@@ -146,7 +150,7 @@ class Mailbot:
         def deliver_if_due() -> None:
             nonlocal last_drain
             paused = summary.delivery.stopped_by is not None
-            if not paused and time.monotonic() - last_drain >= _DELIVER_EVERY_SECONDS:
+            if not paused and time.monotonic() - last_drain >= self.deliver_every_seconds:
                 # A server found down is tried again at the end, not after every message.
                 summary.delivery += self.deliver()
                 last_drain = time.monotonic()
@@ -455,9 +459,6 @@ class Mailbot:
 
 
 _QUIET_RECORD = 60
-# Sending is paused for handling one message at a time: a second between drains costs
-# nothing in throughput and lets replies go out while a backlog is still being read.
-_DELIVER_EVERY_SECONDS = 1.0
 
 
 def _delivery_line(summary: PollSummary) -> str:
