@@ -6,19 +6,15 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email import policy as email_policy
-from email.headerregistry import Address, BaseHeader, UnstructuredHeader
-from email.message import EmailMessage
-from email.policy import Policy
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Literal
 
 import jinja2
 
+from mailbot import mime
 from mailbot.domain import BookingStatus, EventInfo, Notice, Outcome, OutgoingMail
 from mailbot.invite import calendar_invite
-from mailbot.mailpolicy import CachedHeaderRegistry
 
 log = logging.getLogger("mailbot.render")
 
@@ -91,6 +87,9 @@ _RE_PREFIX = re.compile(r"^\s*(?:re\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 # Threads survive long enough with the first id (the thread root) and the most recent ones;
 # an unbounded References header only grows until some server rejects it.
 _MAX_REFERENCES = 20
+# An id must fit on a header line (998 characters) with the field's name; one anywhere near
+# that long is junk, and would make the mail unwritable rather than merely unthreaded.
+_MAX_ID_LENGTH = 900
 
 
 def new_message_id(domain: str, token: str) -> str:
@@ -138,44 +137,6 @@ def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
-class _WordFoldedHeader(UnstructuredHeader, BaseHeader):
-    """An ASCII header folded only between words, never inside one or right after the colon.
-
-    The stdlib folds an over-long word into an RFC 2047 encoded-word (and an Outlook
-    Message-ID is often that long: no client threads on an encoded id), and moves a value
-    that fits one line onto a line of its own, which readers then show with a leading space.
-    """
-
-    max_count = 1  # Subject, In-Reply-To and References each appear at most once
-
-    def fold(self, *, policy: Policy) -> str:
-        value = str(self)
-        # Non-ASCII needs encoded-words, and text that looks like one must be encoded too.
-        if not value.isascii() or "=?" in value:
-            return super().fold(policy=policy)
-        limit = policy.max_line_length or 78
-        head = f"{self.name}:"
-        lines: list[str] = []
-        line = head
-        for word in value.split():
-            if line != head and len(line) + 1 + len(word) > limit:
-                lines.append(line)
-                line = ""
-            line += f" {word}"
-        lines.append(line)
-        return policy.linesep.join(lines) + policy.linesep
-
-
-def _make_policy() -> Policy:
-    registry = CachedHeaderRegistry()
-    for name in ("subject", "in-reply-to", "references"):
-        registry.map_to_type(name, _WordFoldedHeader)
-    return email_policy.SMTP.clone(header_factory=registry)
-
-
-_POLICY = _make_policy()
-
-
 def _one_line(value: str) -> str:
     """A header-safe value: CR, LF and other controls can never start a header of their own."""
     return " ".join(_CONTROL.sub(" ", value).split())
@@ -185,13 +146,13 @@ def _valid_id(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
-    return value if _MSG_ID.fullmatch(value) else None
+    return value if len(value) <= _MAX_ID_LENGTH and _MSG_ID.fullmatch(value) else None
 
 
 def _references(reply: ReplyContext, inbound_id: str) -> str:
     chain: list[str] = []
     for candidate in _MSG_ID.findall(" ".join(reply.references)):
-        if candidate not in chain and candidate != inbound_id:
+        if len(candidate) <= _MAX_ID_LENGTH and candidate not in chain and candidate != inbound_id:
             chain.append(candidate)
     chain.append(inbound_id)
     if len(chain) > _MAX_REFERENCES:
@@ -204,9 +165,9 @@ def _reply_subject(inbound: str, title: str) -> str:
     return f"Re: {stripped or _one_line(title)}"
 
 
-def _recipient(name: str | None, email: str) -> Address:
+def _recipient(name: str | None, email: str) -> mime.Mailbox:
     display = _one_line(name) if name else ""
-    return Address(display_name=display, addr_spec=email.strip())
+    return mime.Mailbox(email.strip(), display)
 
 
 _INVITE_METHODS: dict[Outcome, Literal["REQUEST", "CANCEL"]] = {
@@ -250,18 +211,16 @@ def _invite(
 
 def _envelope(
     sender: Sender, to_name: str | None, to_address: str, message_id: str, now: datetime
-) -> EmailMessage:
+) -> list[tuple[str, mime.HeaderValue]]:
     """The headers every mailbot mail starts with. Replies go to the booking address, so an
     answer (an attendee's, or the organiser's commands) comes back to mailbot."""
-    message = EmailMessage(policy=_POLICY)
-    message["From"] = Address(
-        display_name=_one_line(sender.display_name), addr_spec=sender.booking_address.strip()
-    )
-    message["To"] = _recipient(to_name, to_address)
-    message["Reply-To"] = Address(addr_spec=sender.booking_address.strip())
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = _one_line(message_id)
-    return message
+    return [
+        ("From", mime.Mailbox(sender.booking_address.strip(), _one_line(sender.display_name))),
+        ("To", _recipient(to_name, to_address)),
+        ("Reply-To", mime.Mailbox(sender.booking_address.strip())),
+        ("Date", format_datetime(now)),
+        ("Message-ID", _one_line(message_id)),
+    ]
 
 
 def render_digest_mail(
@@ -270,18 +229,18 @@ def render_digest_mail(
     """The organiser's digest as a mail: generated, not a reply, about no one booking."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware: a mail's Date names its offset")
-    message = _envelope(sender, sender.organiser_name, sender.organiser_email, message_id, now)
-    message["Subject"] = _one_line(subject)
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Mailbot-Outcome"] = Outcome.INFO.value
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    headers = _envelope(sender, sender.organiser_name, sender.organiser_email, message_id, now)
+    headers += [
+        ("Subject", _one_line(subject)),
+        ("Auto-Submitted", "auto-generated"),
+        ("X-Mailbot-Outcome", Outcome.INFO.value),
+    ]
     return OutgoingMail(
         message_id=_one_line(message_id),
         recipient=sender.organiser_email,
         outcome=Outcome.INFO,
         booking_ref=None,
-        data=message.as_bytes(),
+        data=mime.write_message(headers, (mime.TextPart(text), mime.TextPart(html, "html"))),
     )
 
 
@@ -314,45 +273,39 @@ def render_notice(
     text = env.get_template(f"{notice.template_name}.txt.j2").render(context)
     html = env.get_template(f"{notice.template_name}.html.j2").render(context)
 
-    message = _envelope(sender, booking.name if booking else None, recipient, message_id, now)
+    headers = _envelope(sender, booking.name if booking else None, recipient, message_id, now)
     if reply is not None and notice.in_reply:
-        message["Subject"] = _reply_subject(reply.subject, event.title)
+        headers.append(("Subject", _reply_subject(reply.subject, event.title)))
         inbound_id = _valid_id(reply.message_id)
         if inbound_id is not None:
-            message["In-Reply-To"] = inbound_id
-            message["References"] = _references(reply, inbound_id)
-        message["Auto-Submitted"] = "auto-replied"
+            headers.append(("In-Reply-To", inbound_id))
+            headers.append(("References", _references(reply, inbound_id)))
+        headers.append(("Auto-Submitted", "auto-replied"))
     else:
-        message["Subject"] = _one_line(_SUBJECTS[notice.outcome].format(title=event.title))
-        message["Auto-Submitted"] = "auto-generated"
+        headers.append(("Subject", _one_line(_SUBJECTS[notice.outcome].format(title=event.title))))
+        headers.append(("Auto-Submitted", "auto-generated"))
     # Exchange and Outlook honour this and send no out-of-office reply back to the bot.
-    message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    headers.append(("X-Auto-Response-Suppress", "OOF, AutoReply"))
     if booking is not None:
-        message["X-Mailbot-Booking"] = _one_line(booking.ref)
-    message["X-Mailbot-Outcome"] = notice.outcome.value
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+        headers.append(("X-Mailbot-Booking", _one_line(booking.ref)))
+    headers.append(("X-Mailbot-Outcome", notice.outcome.value))
+    attachments: list[mime.Attachment] = []
     invite = _invite(notice, event, sender, now)
     if invite is not None:
         # Outlook and Google offer "add to calendar" for a text/calendar attachment that
         # names its METHOD; the UID is the booking's, so a later CANCEL removes this entry.
-        message.add_attachment(
-            invite[1],
-            maintype="text",
-            subtype="calendar",
-            filename="invite.ics",
-            params={"method": invite[0]},
-        )
-    for attachment in notice.attachments:
-        maintype, _, subtype = attachment.content_type.partition("/")
-        message.add_attachment(
-            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
-        )
+        method, data = invite
+        params = (("charset", "utf-8"), ("method", method))
+        attachments.append(mime.Attachment("invite.ics", "text/calendar", data, params))
+    attachments.extend(
+        mime.Attachment(each.filename, each.content_type, each.data) for each in notice.attachments
+    )
+    body = (mime.TextPart(text), mime.TextPart(html, "html"))
 
     return OutgoingMail(
         message_id=_one_line(message_id),
         recipient=recipient,
         outcome=notice.outcome,
         booking_ref=booking.ref if booking else None,
-        data=message.as_bytes(),
+        data=mime.write_message(headers, body, attachments),
     )

@@ -15,13 +15,14 @@ import jinja2
 import pytest
 from icalendar import Calendar
 
-from mailbot.domain import BookingStatus, BookingView, Notice, Outcome, OutgoingMail
+from mailbot.domain import Attachment, BookingStatus, BookingView, Notice, Outcome, OutgoingMail
 from mailbot.render import (
     ReplyContext,
     Sender,
     long_date,
     make_environment,
     new_message_id,
+    render_digest_mail,
     render_notice,
     time_range,
 )
@@ -601,3 +602,206 @@ def test_no_invite_for_a_waiting_list_place() -> None:
     message = email.message_from_bytes(mail.data, policy=policy.default)
     assert isinstance(message, EmailMessage)
     assert list(message.iter_attachments()) == []
+
+
+def _lines(data: bytes) -> list[bytes]:
+    assert data.endswith(b"\r\n")
+    return data[:-2].split(b"\r\n")
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_every_mail_is_7bit_crlf_and_within_78_columns(
+    env: jinja2.Environment, outcome: Outcome
+) -> None:
+    mail, message = render(env, outcome)
+    assert all(byte < 128 for byte in mail.data)
+    assert b"\n" not in mail.data.replace(b"\r\n", b"")
+    assert b"\r" not in mail.data.replace(b"\r\n", b"")
+    long_lines = [line for line in _lines(mail.data) if len(line) > 78]
+    # Only the Outlook id is longer than a line, and it is never split.
+    assert long_lines == [f"In-Reply-To: {INBOUND_ID}".encode(), f" {INBOUND_ID}".encode()]
+    for part in message.walk():
+        assert not part.defects
+        assert part.get_content_maintype() == "multipart" or part["Content-Transfer-Encoding"] in (
+            "7bit",
+            "quoted-printable",
+            "base64",
+        )
+
+
+def test_headers_come_in_the_contract_order(env: jinja2.Environment) -> None:
+    mail, message = render(env, Outcome.CONFIRMED)
+    assert list(message.keys()) == [
+        "From",
+        "To",
+        "Reply-To",
+        "Date",
+        "Message-ID",
+        "Subject",
+        "In-Reply-To",
+        "References",
+        "Auto-Submitted",
+        "X-Auto-Response-Suppress",
+        "X-Mailbot-Booking",
+        "X-Mailbot-Outcome",
+        "MIME-Version",
+        "Content-Type",
+    ]
+    head = mail.data.split(b"\r\n\r\n", 1)[0]
+    assert head.startswith(
+        b"From: CSE Forum bookings <bookings@example.ac.uk>\r\n"
+        b"To: Jane Smith <jane.smith@example.police.uk>\r\n"
+        b"Reply-To: bookings@example.ac.uk\r\n"
+        b"Date: Tue, 12 Jan 2027 09:30:00 +0000\r\n"
+        b"Message-ID: <mailbot.t0k3n@example.ac.uk>\r\n"
+        b"Subject: Re: Booking request\r\n"
+    )
+    assert b"\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed;" in head
+
+
+@pytest.mark.parametrize(
+    ("outcome", "method"), [(Outcome.CONFIRMED, "REQUEST"), (Outcome.CANCELLED, "CANCEL")]
+)
+def test_the_invite_part_names_its_charset_and_method(
+    env: jinja2.Environment, outcome: Outcome, method: str
+) -> None:
+    mail, message = render(env, outcome)
+    (part,) = message.iter_attachments()
+    assert part.get_content_type() == "text/calendar"
+    assert part.get_content_charset() == "utf-8"
+    assert part.get_param("method") == method
+    assert part.get_content_disposition() == "attachment"
+    assert part["Content-Transfer-Encoding"] == "base64"
+    expected = f'Content-Type: text/calendar; charset="utf-8"; method="{method}"\r\n'
+    assert expected.encode() in mail.data
+    first, _ = message.iter_parts()
+    assert first.get_content_type() == "multipart/alternative"
+
+
+def test_short_ascii_text_goes_7bit_and_long_or_non_ascii_quoted_printable(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "confirmed.txt.j2").write_text("Short line.\nAnother, {{ booking.name }}.\n")
+    (tmp_path / "confirmed.html.j2").write_text("<p>{{ 'x' * 100 }}</p>\n")
+    env = make_environment(tmp_path)
+    for name, text_encoding in (("Jane Smith", "7bit"), ("Siân", "quoted-printable")):
+        mail, message = render(env, Outcome.CONFIRMED, name=name)
+        text, html = parts(message)
+        assert text == f"Short line.\r\nAnother, {name}.\r\n"
+        assert html == f"<p>{'x' * 100}</p>\r\n"
+        plain, rich = (message.get_body((kind,)) for kind in ("plain", "html"))
+        assert plain is not None and rich is not None
+        assert plain["Content-Transfer-Encoding"] == text_encoding
+        assert rich["Content-Transfer-Encoding"] == "quoted-printable"
+        assert all(len(line) <= 78 for line in _lines(mail.data.split(b"\r\n\r\n", 1)[1]))
+
+
+def test_notice_attachments_follow_the_invite_byte_for_byte(env: jinja2.Environment) -> None:
+    csv = "\ufeffName,Email\r\nSiân,sian@example.police.uk\r\n".encode()
+    sheet = bytes(range(256)) * 40
+    attachments = (
+        Attachment("cse-forum-preston-attendees.csv", "text/csv", csv),
+        Attachment("Teilnehmer – Übersicht.xlsx", "application/vnd.ms-excel", sheet),
+    )
+    notice = Notice(Outcome.CONFIRMED, booking_for(Outcome.CONFIRMED), attachments=attachments)
+    mail = render_notice(env, notice, EVENT, SENDER, REPLY, message_id=MESSAGE_ID, now=NOW)
+    message = email.message_from_bytes(mail.data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    invite, table, workbook = message.iter_attachments()
+    assert invite.get_filename() == "invite.ics"
+    assert table.get_filename() == "cse-forum-preston-attendees.csv"
+    assert table.get_content_type() == "text/csv"
+    assert table.get_payload(decode=True) == csv
+    assert workbook.get_filename() == "Teilnehmer – Übersicht.xlsx"
+    assert workbook.get_content() == sheet
+    # RFC 2231 for the non-ASCII file name: an encoded-word there is not standard.
+    assert b"filename*=utf-8''Teilnehmer%20%E2%80%93%20%C3%9Cbersicht.xlsx" in mail.data
+    assert all(byte < 128 for byte in mail.data)
+
+
+def test_non_ascii_names_in_from_and_to_round_trip(env: jinja2.Environment) -> None:
+    sender = replace(SENDER, display_name="Forum CSE — réservations, Preston")
+    mail, message = render(env, Outcome.WAITLISTED, sender=sender, name="渡辺 太郎")
+    (author,) = message["From"].addresses
+    (to,) = message["To"].addresses
+    assert (author.display_name, author.addr_spec) == (
+        sender.display_name,
+        "bookings@example.ac.uk",
+    )
+    assert (to.display_name, to.addr_spec) == ("渡辺 太郎", "jane.smith@example.police.uk")
+    assert all(byte < 128 for byte in mail.data)
+
+
+def test_an_internationalised_domain_is_written_in_its_ascii_form(
+    env: jinja2.Environment,
+) -> None:
+    # The stdlib wrote an encoded-word inside the domain, an address no client can answer.
+    mail, message = render(env, Outcome.WAITLISTED, email="jane@pölice.example")
+    assert message["To"].addresses[0].addr_spec == "jane@xn--plice-jua.example"
+    assert b"To: Jane Smith <jane@xn--plice-jua.example>\r\n" in mail.data
+    assert mail.recipient == "jane@pölice.example"  # the envelope is delivery's business
+
+
+@pytest.mark.parametrize(
+    "address", ["jäne@example.police.uk", "jane smith@example.police.uk", "jane", "<j@x.org>"]
+)
+def test_an_address_no_header_can_carry_is_a_value_error(
+    env: jinja2.Environment, address: str
+) -> None:
+    # As before (the stdlib raised its own ValueError subclasses, or HeaderParseError).
+    with pytest.raises(ValueError, match="address"):
+        render(env, Outcome.WAITLISTED, email=address)
+
+
+def test_an_id_too_long_for_a_header_line_is_dropped_not_fatal(env: jinja2.Environment) -> None:
+    huge = f"<{'x' * 1000}@example.org>"
+    _, message = render(env, Outcome.CONFIRMED, ReplyContext(huge, (ROOT_ID,), "Booking"))
+    assert message["In-Reply-To"] is None
+    assert message["References"] is None
+    _, message = render(env, Outcome.CONFIRMED, ReplyContext(INBOUND_ID, (huge, ROOT_ID), "B"))
+    assert message["References"].split() == [ROOT_ID, INBOUND_ID]
+
+
+def test_subject_looking_like_an_encoded_word_reads_back_as_written(
+    env: jinja2.Environment,
+) -> None:
+    inbound = "=?utf-8?q?Booking?= request"
+    mail, message = render(env, Outcome.CONFIRMED, replace(REPLY, subject=inbound))
+    assert message["Subject"] == f"Re: {inbound}"
+    assert b"Subject: =?utf-8?q?" in mail.data
+
+
+def test_digest_mail_is_built_by_the_same_writer() -> None:
+    mail = render_digest_mail(
+        SENDER,
+        "Digest — 3 new bookings, Siân included",
+        "3 new bookings.\n",
+        "<p>3 new bookings.</p>\n",
+        message_id=MESSAGE_ID,
+        now=NOW,
+    )
+    message = email.message_from_bytes(mail.data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    assert list(message.keys()) == [
+        "From",
+        "To",
+        "Reply-To",
+        "Date",
+        "Message-ID",
+        "Subject",
+        "Auto-Submitted",
+        "X-Mailbot-Outcome",
+        "MIME-Version",
+        "Content-Type",
+    ]
+    assert str(message["To"]) == "Alex Organiser <organiser@example.ac.uk>"
+    assert message["Subject"] == "Digest — 3 new bookings, Siân included"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["X-Mailbot-Outcome"] == "info"
+    assert parts(message) == ("3 new bookings.\r\n", "<p>3 new bookings.</p>\r\n")
+    assert (mail.recipient, mail.outcome, mail.booking_ref) == (
+        "organiser@example.ac.uk",
+        Outcome.INFO,
+        None,
+    )
+    assert all(len(line) <= 78 for line in _lines(mail.data))
