@@ -15,7 +15,6 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    case,
     func,
     insert,
     or_,
@@ -23,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Session, col, select
 
 from mailbot.domain import (
@@ -91,11 +92,23 @@ _REF_TAKEN = core_select(_B.id).where(_B.ref == bindparam("ref")).limit(1)
 _REPLIES_SINCE = core_select(func.count()).where(
     _OUTBOX.c.recipient == bindparam("recipient"), _OUTBOX.c.created_at >= bindparam("since")
 )
+
+
+def _count_of_event(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
+    return (
+        core_select(func.count())
+        .where(_B.event_slug == bindparam("slug"), *conditions)
+        .scalar_subquery()
+    )
+
+
+# Three counts, each of one range of ix_booking_event_queue: a third of the cost of one
+# pass that sorts every booking of the event into the three.
 _EVENT_COUNTS = core_select(
-    func.count(case((_B.status == BookingStatus.CONFIRMED.value, 1))),
-    func.count(case((_B.status == _WAITLISTED, 1))),
-    func.count(case((and_(_B.status == _WAITLISTED, _B.offer_expires_at.is_not(None)), 1))),
-).where(_B.event_slug == bindparam("slug"))
+    _count_of_event(_B.status == BookingStatus.CONFIRMED.value),
+    _count_of_event(_B.status == _WAITLISTED),
+    _count_of_event(_B.status == _WAITLISTED, _B.offer_expires_at.is_not(None)),
+)
 _WAITLIST_HEAD_ROWS = (
     core_select(*_VIEW_COLUMNS)
     .where(_B.event_slug == bindparam("slug"), _B.status == _WAITLISTED)
