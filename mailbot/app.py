@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -103,6 +104,7 @@ class Mailbot:
         clock: Callable[[], datetime] = utc_now,
         make_ref: Callable[[], str] = random_ref,
         make_token: Callable[[], str] = lambda: secrets.token_hex(12),
+        deliver_every_seconds: float = 1.0,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -112,6 +114,9 @@ class Mailbot:
         self.clock = clock
         self.make_ref = make_ref
         self.make_token = make_token
+        # Sending waits while one message is handled at a time: a second between drains
+        # costs nothing in throughput and lets replies go out while a backlog is being read.
+        self.deliver_every_seconds = deliver_every_seconds
         self.outbox = Outbox(store)
         self._quiet_polls = 0
 
@@ -131,7 +136,8 @@ class Mailbot:
         on_message: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> PollSummary:
-        """Handle every new message, then send every due reply.
+        """Handle every new message, sending the replies queued so far every second or so,
+        so that the first officers in a long backlog are not kept waiting for the last.
 
         `should_stop` is asked between messages, so a stop never interrupts one; what was
         queued is still sent before returning.
@@ -139,9 +145,19 @@ class Mailbot:
         started = self.clock()
         summary = PollSummary()
         summary.results.update(self.expire_offers())
-        summary.results.update(self.handle_inbox(on_message, should_stop))
+        last_drain = time.monotonic()
+
+        def deliver_if_due() -> None:
+            nonlocal last_drain
+            paused = summary.delivery.stopped_by is not None
+            if not paused and time.monotonic() - last_drain >= self.deliver_every_seconds:
+                # A server found down is tried again at the end, not after every message.
+                summary.delivery += self.deliver()
+                last_drain = time.monotonic()
+
+        summary.results.update(self.handle_inbox(on_message, should_stop, deliver_if_due))
         handled = self.clock()
-        summary.delivery = self.deliver()
+        summary.delivery += self.deliver()
         if summary.handled or summary.delivery.sent or self._quiet_polls % _QUIET_RECORD == 0:
             # A quiet poll is recorded now and then, not every few seconds for months.
             self.store.record_run("poll", started, handled, summary.line())
@@ -175,6 +191,7 @@ class Mailbot:
         self,
         on_message: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        on_committed: Callable[[], None] = lambda: None,
     ) -> Counter[str]:
         results: Counter[str] = Counter()
         for raw in self.source.fetch_new():
@@ -182,6 +199,7 @@ class Mailbot:
                 break
             result = self.handle_isolated(raw)
             results[result] += 1
+            on_committed()
             if on_message is not None:
                 on_message(result)
         return results
@@ -237,7 +255,7 @@ class Mailbot:
         with self.store.transaction() as tx:
             earlier = tx.already_handled(raw.source_key, mail.message_id)
             if earlier is not None:
-                set_aside = earlier.disposition == Disposition.SET_ASIDE.value
+                set_aside = earlier == Disposition.SET_ASIDE.value
                 result = "already handled"
             else:
                 if bounce is not None:

@@ -27,6 +27,15 @@ class DeliverySummary:
     requeued: int = 0
     stopped_by: str | None = None  # why draining stopped early, if it did
 
+    def __add__(self, later: DeliverySummary) -> DeliverySummary:
+        return DeliverySummary(
+            sent=self.sent + later.sent,
+            deferred=self.deferred + later.deferred,
+            failed=self.failed + later.failed,
+            requeued=self.requeued + later.requeued,
+            stopped_by=later.stopped_by,
+        )
+
 
 def deliver_pending(
     outbox: Outbox, sink: MailSink, clock: Callable[[], datetime]

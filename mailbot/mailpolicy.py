@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from email import policy as email_policy
 from email.headerregistry import BaseHeader, HeaderRegistry
+from email.message import EmailMessage
 from email.policy import EmailPolicy
+from typing import Any
 
-__all__ = ["CachedHeaderRegistry", "READ_POLICY"]
+__all__ = ["READ_POLICY", "CachedHeaderRegistry"]
 
 
 class CachedHeaderRegistry(HeaderRegistry):
@@ -34,4 +36,6 @@ class CachedHeaderRegistry(HeaderRegistry):
 
 
 # policy.default, with the cached registry.
-READ_POLICY: EmailPolicy = email_policy.default.clone(header_factory=CachedHeaderRegistry())
+READ_POLICY: EmailPolicy[EmailMessage[Any, Any]] = email_policy.default.clone(
+    header_factory=CachedHeaderRegistry()
+)

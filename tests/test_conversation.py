@@ -117,6 +117,17 @@ def test_polling_twice_sends_nothing_the_second_time(tmp_path: Path) -> None:
     assert ws.new_replies() == []
 
 
+def test_replies_go_out_while_a_backlog_is_still_being_read(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path, capacity=5)
+    ws.deliver(eml("01-officer-wmp.eml"), eml("02-officer-lancs.eml"), eml("03-non-police.eml"))
+    sent_when_handled = []
+    with ws.bot() as bot:
+        bot.deliver_every_seconds = 0.0
+        summary = bot.poll(on_message=lambda _result: sent_when_handled.append(ws.all_replies()))
+    assert [len(replies) for replies in sent_when_handled] == [1, 2, 3]
+    assert summary.delivery.sent == 3
+
+
 def test_a_message_seen_again_after_a_crash_before_the_move_is_not_answered_twice(
     tmp_path: Path,
 ) -> None:

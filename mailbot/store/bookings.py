@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_
+from sqlalchemy import (
+    Engine,
+    Executable,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+)
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Session, col, select
 
 from mailbot.domain import (
@@ -34,6 +49,87 @@ from mailbot.store.tables import (
 SYSTEM_ACTOR = "system"
 _WAITLIST_HEAD = 2  # enough to promote someone other than the canceller
 
+# The statements every request runs are written once, in SQLAlchemy Core: loading ORM
+# objects cost several times the queries themselves.
+_BOOKING: Table = BookingRow.__table__  # type: ignore[attr-defined]
+_INBOUND: Table = InboundRow.__table__  # type: ignore[attr-defined]
+_OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
+_AUDIT: Table = AuditRow.__table__  # type: ignore[attr-defined]
+_EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
+_B = _BOOKING.c
+_WAITLISTED = BookingStatus.WAITLISTED.value
+_VIEW_COLUMNS = (
+    _B.id,
+    _B.ref,
+    _B.event_slug,
+    _B.email,
+    _B.status,
+    _B.name,
+    _B.rank,
+    _B.force,
+    _B.unit,
+    _B.offer_expires_at,
+    _B.created_at,
+)
+_LEDGER_BY_KEY = (
+    core_select(_INBOUND.c.disposition).where(_INBOUND.c.source_key == bindparam("key")).limit(1)
+)
+_LEDGER_BY_KEY_OR_ID = (
+    core_select(_INBOUND.c.disposition)
+    .where(
+        or_(
+            _INBOUND.c.source_key == bindparam("key"),
+            _INBOUND.c.message_id == bindparam("message_id"),
+        )
+    )
+    .limit(1)
+)
+_INSERT_INBOUND = insert(_INBOUND)
+_INSERT_OUTBOX = insert(_OUTBOX)
+_INSERT_BOOKING = insert(_BOOKING)
+_INSERT_AUDIT = insert(_AUDIT)
+_REF_TAKEN = core_select(_B.id).where(_B.ref == bindparam("ref")).limit(1)
+_REPLIES_SINCE = core_select(func.count()).where(
+    _OUTBOX.c.recipient == bindparam("recipient"), _OUTBOX.c.created_at >= bindparam("since")
+)
+
+
+def _count_of_event(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
+    return (
+        core_select(func.count())
+        .where(_B.event_slug == bindparam("slug"), *conditions)
+        .scalar_subquery()
+    )
+
+
+# Three counts, each of one range of ix_booking_event_queue: a third of the cost of one
+# pass that sorts every booking of the event into the three.
+_EVENT_COUNTS = core_select(
+    _count_of_event(_B.status == BookingStatus.CONFIRMED.value),
+    _count_of_event(_B.status == _WAITLISTED),
+    _count_of_event(_B.status == _WAITLISTED, _B.offer_expires_at.is_not(None)),
+)
+_WAITLIST_HEAD_ROWS = (
+    core_select(*_VIEW_COLUMNS)
+    .where(_B.event_slug == bindparam("slug"), _B.status == _WAITLISTED)
+    .where(_B.offer_expires_at.is_(None))
+    .order_by(_B.created_at, _B.id)
+    .limit(bindparam("head"))
+)
+_SENDERS_BOOKINGS = (
+    core_select(*_VIEW_COLUMNS)
+    .where(_B.event_slug == bindparam("slug"), _B.email == bindparam("email"))
+    .order_by(_B.created_at.desc(), _B.id.desc())
+)
+_AHEAD_IN_WAITLIST = core_select(func.count()).where(
+    _B.event_slug == bindparam("slug"),
+    _B.status == _WAITLISTED,
+    or_(
+        _B.created_at < bindparam("created_at"),
+        and_(_B.created_at == bindparam("created_at"), _B.id < bindparam("id")),
+    ),
+)
+
 
 @dataclass(frozen=True)
 class LedgerEntry:
@@ -46,6 +142,20 @@ class LedgerEntry:
     reason: str
     outcome: str | None = None
     booking_ref: str | None = None
+
+
+def _view(row: Row[Any]) -> BookingView:
+    return BookingView(
+        ref=row.ref,
+        event_slug=row.event_slug,
+        email=row.email,
+        status=BookingStatus(row.status),
+        name=row.name,
+        rank=row.rank,
+        force=row.force,
+        unit=row.unit,
+        offer_expires_at=row.offer_expires_at,
+    )
 
 
 def booking_view(row: BookingRow) -> BookingView:
@@ -81,12 +191,24 @@ class Transaction:
         self.session = session
         self.serialise = serialise  # False only in the concurrency test's control run
 
-    def already_handled(self, source_key: str, message_id: str | None) -> InboundRow | None:
-        """The ledger row for this message, by source key or by Message-ID."""
-        matches = col(InboundRow.source_key) == source_key
+    def _core(
+        self, statement: Executable, values: dict[str, Any] | list[dict[str, Any]] | None = None
+    ) -> Any:
+        """Run a Core statement in this transaction, after writing out pending ORM changes
+        so that it sees them."""
+        if self.session.new or self.session.dirty or self.session.deleted:
+            self.session.flush()
+        return self.session.connection().execute(statement, values or {})
+
+    def already_handled(self, source_key: str, message_id: str | None) -> str | None:
+        """The disposition the ledger records for this message (by source key or by
+        Message-ID), or None when it was never handled."""
         if message_id:
-            matches = or_(matches, col(InboundRow.message_id) == message_id)
-        return self.session.exec(select(InboundRow).where(matches).limit(1)).first()
+            found = self._core(_LEDGER_BY_KEY_OR_ID, {"key": source_key, "message_id": message_id})
+        else:
+            found = self._core(_LEDGER_BY_KEY, {"key": source_key})
+        disposition: str | None = found.scalar()
+        return disposition
 
     def lock_event(self, slug: str) -> EventRow:
         statement = select(EventRow).where(EventRow.slug == slug)
@@ -107,39 +229,17 @@ class Transaction:
 
         Counts are done by the database, so the cost does not grow with the bookings held.
         """
-        row = self.lock_event(event.slug)
-        confirmed = self._count(event.slug, BookingStatus.CONFIRMED)
-        waiting = self._count(event.slug, BookingStatus.WAITLISTED)
-        offers = self.session.exec(
-            select(func.count())
-            .select_from(BookingRow)
-            .where(
-                BookingRow.event_slug == event.slug,
-                BookingRow.status == BookingStatus.WAITLISTED.value,
-                col(BookingRow.offer_expires_at).is_not(None),
-            )
-        ).one()
-        head = self.session.exec(
-            select(BookingRow)
-            .where(
-                BookingRow.event_slug == event.slug,
-                BookingRow.status == BookingStatus.WAITLISTED.value,
-                col(BookingRow.offer_expires_at).is_(None),
-            )
-            .order_by(col(BookingRow.created_at), col(BookingRow.id))
-            .limit(waitlist_head)
-        ).all()
-        senders = self.session.exec(
-            select(BookingRow)
-            .where(BookingRow.event_slug == event.slug, BookingRow.email == email)
-            .order_by(col(BookingRow.created_at).desc(), col(BookingRow.id).desc())
-        ).all()
+        places = self._locked_places(event.slug)
+        slug = {"slug": event.slug}
+        confirmed, waiting, offers = self._core(_EVENT_COUNTS, slug).one()
+        head = self._core(_WAITLIST_HEAD_ROWS, {**slug, "head": waitlist_head}).all()
+        senders = self._core(_SENDERS_BOOKINGS, {**slug, "email": email}).all()
         return Snapshot(
-            event=replace(event, capacity=row.places),
-            confirmed_count=confirmed,
-            waitlist_length=waiting,
+            event=replace(event, capacity=places),
+            confirmed_count=int(confirmed),
+            waitlist_length=int(waiting),
             waitlist_head=tuple(
-                replace(booking_view(b), waitlist_position=position)
+                replace(_view(b), waitlist_position=position)
                 for position, b in enumerate(head, start=1)
             ),
             senders_bookings=tuple(self._with_position(b) for b in senders),
@@ -160,42 +260,31 @@ class Transaction:
         ).all()
         return {force: int(count) for force, count in rows if force}
 
-    def _count(self, slug: str, status: BookingStatus) -> int:
-        statement = (
-            select(func.count())
-            .select_from(BookingRow)
-            .where(BookingRow.event_slug == slug, BookingRow.status == status.value)
+    def _locked_places(self, slug: str) -> int:
+        """The event's places, read with its row locked (PostgreSQL) so that bookings for
+        it are counted one transaction at a time."""
+        statement = core_select(_EVENT.c.capacity, _EVENT.c.capacity_override).where(
+            _EVENT.c.slug == slug
         )
-        return int(self.session.exec(statement).one())
+        if self.serialise:
+            statement = statement.with_for_update()
+        capacity, override = self._core(statement).one()
+        return int(capacity if override is None else override)
 
-    def _with_position(self, row: BookingRow) -> BookingView:
-        view = booking_view(row)
+    def _with_position(self, row: BookingRow | Row[Any]) -> BookingView:
+        view = booking_view(row) if isinstance(row, BookingRow) else _view(row)
         if view.status is not BookingStatus.WAITLISTED:
             return view
-        ahead = self.session.exec(
-            select(func.count())
-            .select_from(BookingRow)
-            .where(
-                BookingRow.event_slug == row.event_slug,
-                BookingRow.status == BookingStatus.WAITLISTED.value,
-                or_(
-                    col(BookingRow.created_at) < row.created_at,
-                    and_(
-                        col(BookingRow.created_at) == row.created_at,
-                        col(BookingRow.id) < (row.id or 0),
-                    ),
-                ),
-            )
-        ).one()
+        ahead = self._core(
+            _AHEAD_IN_WAITLIST,
+            {"slug": row.event_slug, "created_at": row.created_at, "id": row.id or 0},
+        ).scalar()
         return replace(view, waitlist_position=int(ahead) + 1)
 
     def unused_ref(self, make_ref: Callable[[], str]) -> str:
         for _ in range(50):
             ref = make_ref()
-            if (
-                self.session.exec(select(BookingRow.id).where(BookingRow.ref == ref)).first()
-                is None
-            ):
+            if self._core(_REF_TAKEN, {"ref": ref}).first() is None:
                 return ref
         raise RuntimeError("could not find an unused booking reference in 50 tries")
 
@@ -213,18 +302,20 @@ class Transaction:
         """Write the decision, the ledger row, the audit entries and the queued mail."""
         if decision is not None:
             self.apply_decision(decision, actor=entry.sender_email or SYSTEM_ACTOR, now=now)
-        inbound = InboundRow(
-            source_key=entry.source_key,
-            message_id=entry.message_id,
-            sender_email=entry.sender_email,
-            disposition=entry.disposition.value,
-            outcome=entry.outcome,
-            booking_ref=entry.booking_ref,
-            reason=entry.reason,
-            handled_at=now,
+        inserted = self._core(
+            _INSERT_INBOUND,
+            {
+                "source_key": entry.source_key,
+                "message_id": entry.message_id,
+                "sender_email": entry.sender_email,
+                "disposition": entry.disposition.value,
+                "outcome": entry.outcome,
+                "booking_ref": entry.booking_ref,
+                "reason": entry.reason,
+                "handled_at": now,
+            },
         )
-        self.session.add(inbound)
-        self.session.flush()
+        inbound_id = int(inserted.inserted_primary_key[0])
         if decision is not None and decision.question and event_slug is not None:
             self.session.add(
                 QuestionRow(
@@ -233,10 +324,10 @@ class Transaction:
                     email=entry.sender_email or "",
                     name=sender_name,
                     text=decision.question,
-                    inbound_id=inbound.id,
+                    inbound_id=inbound_id,
                 )
             )
-        self.queue(mails, sender_address=sender_address, now=now, inbound_id=inbound.id)
+        self.queue(mails, sender_address=sender_address, now=now, inbound_id=inbound_id)
 
     def queue(
         self,
@@ -247,42 +338,47 @@ class Transaction:
         inbound_id: int | None = None,
     ) -> None:
         """Put rendered mail in the outbox, to be sent after this transaction commits."""
-        for mail in mails:
-            self.session.add(
-                OutboxRow(
-                    message_id=mail.message_id,
-                    inbound_id=inbound_id,
-                    booking_ref=mail.booking_ref,
-                    outcome=mail.outcome.value,
-                    sender=sender_address,
-                    recipient=mail.recipient,
-                    data=mail.data,
-                    status="queued",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
+        if not mails:
+            return
+        self._core(
+            _INSERT_OUTBOX,
+            [
+                {
+                    "message_id": mail.message_id,
+                    "inbound_id": inbound_id,
+                    "booking_ref": mail.booking_ref,
+                    "outcome": mail.outcome.value,
+                    "sender": sender_address,
+                    "recipient": mail.recipient,
+                    "data": mail.data,
+                    "status": "queued",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for mail in mails
+            ],
+        )
 
     def apply_decision(self, decision: Decision, *, actor: str, now: datetime) -> None:
         """The decision's changes to bookings and events, each with an audit entry."""
         for new in decision.new_bookings:
-            self.session.add(
-                BookingRow(
-                    ref=new.ref,
-                    event_slug=new.event_slug,
-                    email=new.email,
-                    name=new.name,
-                    rank=new.rank,
-                    force=new.force,
-                    unit=new.unit,
-                    status=new.status.value,
-                    created_at=now,
-                    updated_at=now,
-                )
+            self._core(
+                _INSERT_BOOKING,
+                {
+                    "ref": new.ref,
+                    "event_slug": new.event_slug,
+                    "email": new.email,
+                    "name": new.name,
+                    "rank": new.rank,
+                    "force": new.force,
+                    "unit": new.unit,
+                    "status": new.status.value,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
             self._audit(now, new.ref, actor, f"created {new.status.value}", decision.reasons)
-        self.session.flush()  # what follows may concern a booking created just above
         for ref, needs in decision.needs:
             row = self._booking(ref)
             row.needs = needs
@@ -345,10 +441,10 @@ class Transaction:
         """Each address's bookings for the event, newest first (for colleagues named)."""
         if not emails:
             return {}
-        rows = self.session.exec(
-            select(BookingRow)
-            .where(BookingRow.event_slug == event_slug, col(BookingRow.email).in_(list(emails)))
-            .order_by(col(BookingRow.created_at).desc(), col(BookingRow.id).desc())
+        rows = self._core(
+            core_select(*_VIEW_COLUMNS)
+            .where(_B.event_slug == event_slug, _B.email.in_(list(emails)))
+            .order_by(_B.created_at.desc(), _B.id.desc())
         ).all()
         found: dict[str, list[BookingView]] = {}
         for row in rows:
@@ -357,12 +453,7 @@ class Transaction:
 
     def replies_since(self, recipient: str, since: datetime) -> int:
         """How many mails were queued for this address since then (the reply limit)."""
-        statement = (
-            select(func.count())
-            .select_from(OutboxRow)
-            .where(OutboxRow.recipient == recipient, OutboxRow.created_at >= since)
-        )
-        return int(self.session.exec(statement).one())
+        return int(self._core(_REPLIES_SINCE, {"recipient": recipient, "since": since}).scalar())
 
     def our_outcomes(self, message_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
         """For those of our own Message-IDs that we sent: (outcome, booking ref)."""
@@ -388,8 +479,15 @@ class Transaction:
     def _audit(
         self, now: datetime, ref: str | None, actor: str, action: str, reasons: tuple[str, ...]
     ) -> None:
-        self.session.add(
-            AuditRow(at=now, booking_ref=ref, actor=actor, action=action, detail="; ".join(reasons))
+        self._core(
+            _INSERT_AUDIT,
+            {
+                "at": now,
+                "booking_ref": ref,
+                "actor": actor,
+                "action": action,
+                "detail": "; ".join(reasons),
+            },
         )
 
 
@@ -399,10 +497,27 @@ class Store:
     def __init__(self, engine: Engine, *, serialise: bool = True) -> None:
         self.engine = engine
         self.serialise = serialise
+        self._writer = threading.RLock()
+        self._queue_writers = serialise and engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def one_writer(self) -> Iterator[None]:
+        """On SQLite, where every transaction takes the database's write lock, this
+        process's threads queue for it here. SQLite's own busy handler would make them
+        sleep and poll in steps of up to 100 ms. Other processes still wait in SQLite."""
+        if not self._queue_writers:
+            yield
+            return
+        with self._writer:
+            yield
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with (
+            self.one_writer(),
+            Session(self.engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield Transaction(session, serialise=self.serialise)
 
     def sync_events(self, events: Sequence[EventInfo]) -> None:
