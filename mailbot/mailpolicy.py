@@ -1,8 +1,9 @@
-"""The stdlib email policies mailbot parses and writes mail with, made cheap to use.
+"""The stdlib email policy mailbot reads inbound mail with, made cheap to use.
 
-The stdlib's HeaderRegistry creates a new class for every header it parses or sets. That
-was a tenth of the cost of reading and writing a message, so the classes are made once per
-header name here; the headers themselves behave exactly as the stdlib's.
+The stdlib's HeaderRegistry creates a new class for every header it parses. That was a
+tenth of the cost of reading a message, so the classes are made once per header name
+here; the headers themselves behave exactly as the stdlib's. (Replies are written by
+mailbot/mime.py, without the stdlib's message objects.)
 """
 
 from __future__ import annotations
