@@ -197,6 +197,9 @@ _SPELLINGS: tuple[_Spelling, ...] = tuple(
         reverse=True,
     )
 )
+# Any spelling at all: most segments hold none, and one search says so at the cost of one
+# of the seventy patterns above.
+_ANY_SPELLING = re.compile("|".join(f"(?:{spelling.pattern.pattern})" for spelling in _SPELLINGS))
 _ROLE = re.compile(
     r"(?i)(?<![\w/])((?:(?:"
     + "|".join(sorted(_ROLE_QUALIFIERS, key=len, reverse=True))
@@ -273,6 +276,8 @@ def _with_prefix(segment: str, start: int, canonical: str) -> tuple[int, str]:
 
 
 def _take_rank(segment: str) -> _Title | None:
+    if _ANY_SPELLING.search(segment) is None:
+        return None
     hits = sorted(
         (
             (match.start(), match.end(), spelling)
