@@ -68,18 +68,34 @@ def floor_send(port: int, replies: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
-def run_poll(bot: RealMailbot) -> tuple[float, float, str]:
-    """`mailbot poll` as a process: wall time, peak RSS in MB, and its summary line."""
+@dataclass(frozen=True)
+class PollRun:
+    elapsed: float  # wall-clock seconds
+    cpu: float  # CPU seconds (user + system) of the mailbot process
+    server_cpu: float  # CPU seconds of this process meanwhile: the SMTP server's work
+    peak_mb: float
+    summary: str
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_poll(bot: RealMailbot) -> PollRun:
+    """`mailbot poll` as a process: wall and CPU time, peak RSS and its summary line."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    cpu_before, own_before = _children_cpu(), time.process_time()
     started = time.perf_counter()
     result = subprocess.run(
         bot.command("poll"), capture_output=True, text=True, env=bot.env, timeout=1800
     )
     elapsed = time.perf_counter() - started
+    cpu, server_cpu = _children_cpu() - cpu_before, time.process_time() - own_before
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if result.returncode != 0:
         raise SystemExit(result.stderr)
-    return elapsed, max(peak, before) / 1024, result.stdout.strip()
+    return PollRun(elapsed, cpu, server_cpu, max(peak, before) / 1024, result.stdout.strip())
 
 
 def start_up_time(bot: RealMailbot) -> float:
@@ -156,15 +172,14 @@ def add_handled(bot: RealMailbot, dovecot: PrivateDovecot, count: int) -> None:
 class Results:
     requests: int
     handled: int
-    summary: str
     fetch: float
     send: float
+    send_cpu: float  # client and server together: both run in this process
     reply_kb: float
     small_bytes: int
     send_small: float
-    elapsed: float
+    poll: PollRun
     startup: float
-    peak_mb: float
     idle_empty: float
     idle_full: float
 
@@ -185,12 +200,14 @@ def measure(requests: int, handled: int) -> Results:
 
         fetch = floor_fetch(dovecot, user)
         startup = start_up_time(bot)
-        elapsed, peak_mb, summary = run_poll(bot)
+        poll = run_poll(bot)
         replies = [message.content for message in smtp.messages]
         assert len(replies) == requests, len(replies)
         # The floor sends the very replies mailbot sent (its confirmations carry an HTML
         # part and a calendar file): the same bytes cost the same on the wire.
+        floor_cpu_before = time.process_time()
         send = floor_send(smtp.port, replies)
+        send_cpu = time.process_time() - floor_cpu_before
         small = (REPO / "tests" / "mail" / "01-officer-wmp.eml").read_bytes()
         send_small = floor_send(smtp.port, [small] * requests)
 
@@ -206,15 +223,14 @@ def measure(requests: int, handled: int) -> Results:
     return Results(
         requests=requests,
         handled=handled,
-        summary=summary,
         fetch=fetch,
         send=send,
+        send_cpu=send_cpu,
         reply_kb=sum(map(len, replies)) / len(replies) / 1024,
         small_bytes=len(small),
         send_small=send_small,
-        elapsed=elapsed,
+        poll=poll,
         startup=startup,
-        peak_mb=peak_mb,
         idle_empty=idle_empty,
         idle_full=idle_full,
     )
@@ -223,9 +239,9 @@ def measure(requests: int, handled: int) -> Results:
 def report(r: Results) -> None:
     n = r.requests
     floor = r.fetch + r.send
-    pipeline = r.elapsed - r.startup
+    pipeline = r.poll.elapsed - r.startup
     print(f"## Burst of {n} requests ({datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores)\n")
-    print(f"`mailbot poll` said: {r.summary}\n")
+    print(f"`mailbot poll` said: {r.poll.summary}\n")
     print("| measure | seconds | per request | ratio to floor |")
     print("| --- | --- | --- | --- |")
     print(f"| floor: imapclient fetch | {r.fetch:.2f} | {r.fetch / n * 1000:.2f} ms | |")
@@ -235,8 +251,8 @@ def report(r: Results) -> None:
     )
     print(f"| floor total | {floor:.2f} | {floor / n * 1000:.2f} ms | 1.0 |")
     print(
-        f"| mailbot poll, whole process | {r.elapsed:.2f} | {r.elapsed / n * 1000:.2f} ms | "
-        f"{r.elapsed / floor:.1f} |"
+        f"| mailbot poll, whole process | {r.poll.elapsed:.2f} | "
+        f"{r.poll.elapsed / n * 1000:.2f} ms | {r.poll.elapsed / floor:.1f} |"
     )
     print(
         f"| mailbot poll less start-up ({r.startup:.2f} s) | {pipeline:.2f} | "
@@ -246,7 +262,12 @@ def report(r: Results) -> None:
         f"\nFor reference, aiosmtplib sending a {r.small_bytes}-byte message {n} times: "
         f"{r.send_small:.2f} s ({r.send_small / n * 1000:.2f} ms each).\n"
     )
-    print(f"Peak memory (max RSS) of `mailbot poll`: {r.peak_mb:.0f} MB\n")
+    print("| CPU time per request | ms |")
+    print("| --- | --- |")
+    print(f"| mailbot poll process (user + system) | {r.poll.cpu / n * 1000:.2f} |")
+    print(f"| SMTP server while mailbot sent | {r.poll.server_cpu / n * 1000:.2f} |")
+    print(f"| floor send, client and server | {r.send_cpu / n * 1000:.2f} |")
+    print(f"\nPeak memory (max RSS) of `mailbot poll`: {r.poll.peak_mb:.0f} MB\n")
     print("| idle poll (open connection, nothing new) | median ms |")
     print("| --- | --- |")
     print(f"| 0 handled messages | {r.idle_empty * 1000:.2f} |")
