@@ -144,21 +144,8 @@ class LedgerEntry:
     booking_ref: str | None = None
 
 
-def _view(row: Row[Any]) -> BookingView:
-    return BookingView(
-        ref=row.ref,
-        event_slug=row.event_slug,
-        email=row.email,
-        status=BookingStatus(row.status),
-        name=row.name,
-        rank=row.rank,
-        force=row.force,
-        unit=row.unit,
-        offer_expires_at=row.offer_expires_at,
-    )
-
-
-def booking_view(row: BookingRow) -> BookingView:
+def booking_view(row: BookingRow | Row[Any]) -> BookingView:
+    """An ORM row or a Core row of the booking table as the value the rules take."""
     return BookingView(
         ref=row.ref,
         event_slug=row.event_slug,
@@ -239,7 +226,7 @@ class Transaction:
             confirmed_count=int(confirmed),
             waitlist_length=int(waiting),
             waitlist_head=tuple(
-                replace(_view(b), waitlist_position=position)
+                replace(booking_view(b), waitlist_position=position)
                 for position, b in enumerate(head, start=1)
             ),
             senders_bookings=tuple(self._with_position(b) for b in senders),
@@ -272,7 +259,7 @@ class Transaction:
         return int(capacity if override is None else override)
 
     def _with_position(self, row: BookingRow | Row[Any]) -> BookingView:
-        view = booking_view(row) if isinstance(row, BookingRow) else _view(row)
+        view = booking_view(row)
         if view.status is not BookingStatus.WAITLISTED:
             return view
         ahead = self._core(
