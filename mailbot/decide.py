@@ -372,27 +372,34 @@ def _colleagues(
 
 
 def pass_place(
-    snapshot: Snapshot, policy: Policy, now: datetime, skip: str | None = None
+    snapshot: Snapshot,
+    policy: Policy,
+    now: datetime,
+    skip: str | None = None,
+    *,
+    places: int = 1,
 ) -> tuple[list[StatusChange], list[Notice], list[str]]:
-    """A freed place goes to the first on the waitlist: confirmed at once, or offered for
-    `offer_hours` when the organiser wants people to accept first."""
-    following = next((b for b in snapshot.waitlist_head if b.ref != skip), None)
-    if following is None:
-        return [], [], []
-    if policy.offer_hours:
-        expires = now + timedelta(hours=policy.offer_hours)
-        offered = replace(following, offer_expires_at=expires)
-        return (
-            [StatusChange(following.ref, BookingStatus.WAITLISTED, offer_expires_at=expires)],
-            [Notice(Outcome.PROMOTED, offered, in_reply=False, template="offer")],
-            [f"{following.ref} offered the place until {expires.isoformat()}"],
-        )
-    promoted = replace(following, status=BookingStatus.CONFIRMED, waitlist_position=None)
-    return (
-        [StatusChange(following.ref, BookingStatus.CONFIRMED)],
-        [Notice(Outcome.PROMOTED, promoted, in_reply=False)],
-        [f"{following.ref} promoted from the waitlist"],
-    )
+    """Freed places go to the first on the waitlist, one each: confirmed at once, or offered
+    for `offer_hours` when the organiser wants people to accept first."""
+    following = [b for b in snapshot.waitlist_head if b.ref != skip][: max(0, places)]
+    changes: list[StatusChange] = []
+    notices: list[Notice] = []
+    reasons: list[str] = []
+    for booking in following:
+        if policy.offer_hours:
+            expires = now + timedelta(hours=policy.offer_hours)
+            offered = replace(booking, offer_expires_at=expires)
+            changes.append(
+                StatusChange(booking.ref, BookingStatus.WAITLISTED, offer_expires_at=expires)
+            )
+            notices.append(Notice(Outcome.PROMOTED, offered, in_reply=False, template="offer"))
+            reasons.append(f"{booking.ref} offered the place until {expires.isoformat()}")
+            continue
+        promoted = replace(booking, status=BookingStatus.CONFIRMED, waitlist_position=None)
+        changes.append(StatusChange(booking.ref, BookingStatus.CONFIRMED))
+        notices.append(Notice(Outcome.PROMOTED, promoted, in_reply=False))
+        reasons.append(f"{booking.ref} promoted from the waitlist")
+    return changes, notices, reasons
 
 
 def expire_offer(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mailbot.commands import Command, Parsed, Verb
+from mailbot.decide import pass_place
 from mailbot.domain import (
     ACTIVE_STATUSES,
     Attachment,
@@ -17,6 +18,7 @@ from mailbot.domain import (
     EventInfo,
     Notice,
     Outcome,
+    Policy,
     Snapshot,
     StatusChange,
 )
@@ -53,22 +55,17 @@ def _who(booking: BookingView) -> str:
     return f"{name}, {booking.email}" if name else booking.email
 
 
-def _promotions(snapshot: Snapshot, freed: int, skip: str | None = None) -> list[BookingView]:
-    waiting = [b for b in snapshot.waitlist_head if b.ref != skip]
-    return waiting[: max(0, freed)]
-
-
-def _promote(people: list[BookingView]) -> tuple[list[StatusChange], list[Notice]]:
-    changes = [StatusChange(b.ref, BookingStatus.CONFIRMED) for b in people]
-    notices = [
-        Notice(
-            Outcome.PROMOTED,
-            replace(b, status=BookingStatus.CONFIRMED, waitlist_position=None),
-            in_reply=False,
-        )
-        for b in people
+def _pass_on(
+    snapshot: Snapshot, policy: Policy, now: datetime, places: int, skip: str | None = None
+) -> tuple[list[StatusChange], list[Notice], list[str]]:
+    """Freed places pass on by the same rule as a cancellation by mail (offers included),
+    with a line for the organiser about each person."""
+    changes, notices, reasons = pass_place(snapshot, policy, now, skip, places=places)
+    lines = [
+        f"{reason} ({_who(notice.booking)})" if notice.booking else reason
+        for reason, notice in zip(reasons, notices, strict=True)
     ]
-    return changes, notices
+    return changes, notices, lines
 
 
 def plan_approve(booking: BookingView, snapshot: Snapshot) -> Planned | str:
@@ -88,7 +85,9 @@ def plan_approve(booking: BookingView, snapshot: Snapshot) -> Planned | str:
     )
 
 
-def plan_end(booking: BookingView, snapshot: Snapshot, verb: Verb) -> Planned | str:
+def plan_end(
+    booking: BookingView, snapshot: Snapshot, verb: Verb, policy: Policy, now: datetime
+) -> Planned | str:
     """DECLINE or CANCEL: the booking ends, and a confirmed place passes to the waitlist."""
     if booking.status not in ACTIVE_STATUSES:
         return f"{booking.ref} is already {booking.status.value}"
@@ -97,15 +96,12 @@ def plan_end(booking: BookingView, snapshot: Snapshot, verb: Verb) -> Planned | 
     ended = replace(booking, status=status, waitlist_position=None)
     changes = [StatusChange(booking.ref, status)]
     notices = [Notice(outcome, ended, in_reply=False)]
-    promoted: list[BookingView] = []
+    passed: list[str] = []
     if booking.status is BookingStatus.CONFIRMED:
-        promoted = _promotions(snapshot, 1, skip=booking.ref)
-        more_changes, more_notices = _promote(promoted)
+        more_changes, more_notices, passed = _pass_on(snapshot, policy, now, 1, booking.ref)
         changes += more_changes
         notices += more_notices
-    line = f"{status.value} ({_who(booking)})"
-    if promoted:
-        line += f"; {promoted[0].ref} promoted from the waitlist ({_who(promoted[0])})"
+    line = "; ".join([f"{status.value} ({_who(booking)})", *passed])
     return Planned(
         Decision(
             outcome,
@@ -143,13 +139,13 @@ def plan_add(command: Command, snapshot: Snapshot, ref: str) -> Planned | str:
     )
 
 
-def plan_capacity(snapshot: Snapshot, places: int) -> Planned:
-    freed = places - snapshot.confirmed_count
-    promoted = _promotions(snapshot, freed)
-    changes, notices = _promote(promoted)
-    line = f"{snapshot.event.slug} now has {places} places ({snapshot.confirmed_count} taken)"
-    if promoted:
-        line += f"; promoted {', '.join(b.ref for b in promoted)}"
+def plan_capacity(snapshot: Snapshot, places: int, policy: Policy, now: datetime) -> Planned:
+    taken = snapshot.confirmed_count + snapshot.offers_open  # an open offer holds its place
+    freed = places - taken
+    changes, notices, passed = _pass_on(snapshot, policy, now, freed)
+    line = f"{snapshot.event.slug} now has {places} places ({taken} taken)"
+    if passed:
+        line = "; ".join([line, *passed])
     elif freed < 0:
         line += "; nobody loses a place, and nobody new is confirmed until enough cancel"
     return Planned(
@@ -164,7 +160,9 @@ def plan_capacity(snapshot: Snapshot, places: int) -> Planned:
     )
 
 
-def plan_move(booking: BookingView, source: Snapshot, target: Snapshot) -> Planned | str:
+def plan_move(
+    booking: BookingView, source: Snapshot, target: Snapshot, policy: Policy, now: datetime
+) -> Planned | str:
     if booking.status not in ACTIVE_STATUSES:
         return f"{booking.ref} is {booking.status.value}, nothing to move"
     if booking.event_slug == target.event.slug:
@@ -176,8 +174,9 @@ def plan_move(booking: BookingView, source: Snapshot, target: Snapshot) -> Plann
     )
     changes = [StatusChange(booking.ref, status)]
     notices = [Notice(_OUTCOME[status], moved, in_reply=False)]
+    passed: list[str] = []
     if booking.status is BookingStatus.CONFIRMED:
-        more_changes, more_notices = _promote(_promotions(source, 1, skip=booking.ref))
+        more_changes, more_notices, passed = _pass_on(source, policy, now, 1, booking.ref)
         changes += more_changes
         notices += more_notices
     return Planned(
@@ -188,7 +187,7 @@ def plan_move(booking: BookingView, source: Snapshot, target: Snapshot) -> Plann
             notices=tuple(notices),
             moves=((booking.ref, target.event.slug),),
         ),
-        f"{target.event.slug}: {status.value} ({_who(booking)})",
+        "; ".join([f"{target.event.slug}: {status.value} ({_who(booking)})", *passed]),
     )
 
 
@@ -200,6 +199,7 @@ def carry_out(
     make_ref: Callable[[], str],
     attendee_list: Callable[[EventInfo], Attachment],
     actor: str,
+    policy: Policy,
     now: datetime,
 ) -> CommandsResult:
     """Plan and apply each command in order; on any problem, undo them all and say why."""
@@ -215,7 +215,7 @@ def carry_out(
     decisions: list[Decision] = []
     problems: list[str] = []
     for command in parsed.commands:
-        planned = _plan(tx, command, by_slug, make_ref, attendee_list)
+        planned = _plan(tx, command, by_slug, make_ref, attendee_list, policy=policy, now=now)
         if isinstance(planned, str):
             problems.append(f"{command.line}: {planned}")
             continue
@@ -248,6 +248,9 @@ def _plan(
     by_slug: dict[str, EventInfo],
     make_ref: Callable[[], str],
     attendee_list: Callable[[EventInfo], Attachment],
+    *,
+    policy: Policy,
+    now: datetime,
 ) -> Planned | str:
     if command.verb in (Verb.APPROVE, Verb.DECLINE, Verb.CANCEL, Verb.MOVE):
         assert command.ref is not None  # the parser guarantees a reference for these
@@ -261,8 +264,8 @@ def _plan(
             target = _event(command, by_slug)
             if isinstance(target, str):
                 return target
-            return plan_move(booking, source, tx.snapshot(target, booking.email))
-        return plan_end(booking, source, command.verb)
+            return plan_move(booking, source, tx.snapshot(target, booking.email), policy, now)
+        return plan_end(booking, source, command.verb, policy, now)
     event = _event(command, by_slug)
     if isinstance(event, str):
         return event
@@ -272,7 +275,7 @@ def _plan(
     if command.verb is Verb.CAPACITY:
         assert command.number is not None
         snapshot = tx.snapshot(event, "", waitlist_head=max(0, command.number))
-        return plan_capacity(snapshot, command.number)
+        return plan_capacity(snapshot, command.number, policy, now)
     listing = attendee_list(event)
     return Planned(
         Decision(Outcome.INFO, ("attendee list sent",)),

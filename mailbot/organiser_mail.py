@@ -86,6 +86,7 @@ def _carry_out(bot: Mailbot, tx: Transaction, text: str, now: datetime) -> Comma
         make_ref=bot.make_ref,
         attendee_list=lambda event: _attendee_list(tx, event),
         actor=bot.settings.policy.organiser_email,
+        policy=bot.settings.policy,
         now=now,
     )
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from mailbot.store.database import connect
 from mailbot.store.tables import BookingRow
-from tests.harness import FIXED_NOW, Workspace, compose
+from tests.harness import FIXED_NOW, Reply, Workspace, compose
 from tests.realmail import officer_request
 
 
@@ -107,3 +107,65 @@ def test_leaving_the_waitlist_by_reply(tmp_path: Path) -> None:
     (reply,) = ws.new_replies()
     assert (reply.to, reply.outcome) == ("officer2@lancashire.police.uk", "cancelled")
     assert statuses(ws)["officer2@lancashire.police.uk"] == "cancelled"
+
+
+def offers_on(tmp_path: Path, capacity: int, officers: int) -> Workspace:
+    ws = Workspace(tmp_path, capacity=capacity)
+    ws.config.write_text(
+        ws.config.read_text().replace(
+            "[[events]]", "[booking]\nwaitlist_offer_hours = 24\n\n[[events]]"
+        )
+    )
+    ws.deliver(*(officer_request(i) for i in range(officers)))
+    ws.poll()
+    ws.new_replies()
+    return ws
+
+
+def organiser_says(ws: Workspace, text: str, key: str) -> tuple[str, dict[str, Reply]]:
+    """The organiser's reply to `text`, and every reply that poll sent, by recipient."""
+    ws.deliver(
+        compose(
+            "Forum Organiser <organiser@example.ac.uk>",
+            text,
+            subject="Re: digest",
+            message_id=f"<{key}@example.ac.uk>",
+        )
+    )
+    ws.poll()
+    replies = {r.to: r for r in ws.new_replies()}
+    body = replies["organiser@example.ac.uk"].message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content()), replies
+
+
+def booking_rows(ws: Workspace) -> dict[str, BookingRow]:
+    with Session(connect(ws.settings.database_url())) as session:
+        return {r.email: r for r in session.exec(select(BookingRow)).all()}
+
+
+def test_an_organiser_cancellation_offers_the_place_like_an_attendee_cancellation(
+    tmp_path: Path,
+) -> None:
+    ws = offers_on(tmp_path, capacity=1, officers=2)
+    ref = booking_rows(ws)["officer0@lancashire.police.uk"].ref
+    told, replies = organiser_says(ws, f"CANCEL {ref}", "c1")
+    following = booking_rows(ws)["officer1@lancashire.police.uk"]
+    assert following.status == "waitlisted" and following.offer_expires_at is not None
+    assert f"{following.ref} offered the place until" in told
+    offer = replies["officer1@lancashire.police.uk"]
+    assert offer.outcome == "promoted"
+    assert list(offer.message.iter_attachments()) == [], "an offer has no calendar entry"
+
+
+def test_more_places_are_offered_and_an_open_offer_counts_as_taken(tmp_path: Path) -> None:
+    ws = offers_on(tmp_path, capacity=1, officers=4)
+    ref = booking_rows(ws)["officer0@lancashire.police.uk"].ref
+    organiser_says(ws, f"CANCEL {ref}", "c1")  # officer1 is offered the one place
+    told, replies = organiser_says(ws, "CAPACITY cse-forum-preston 2", "c2")
+    rows = booking_rows(ws)
+    assert "(1 taken)" in told, "the open offer holds its place"
+    assert rows["officer2@lancashire.police.uk"].offer_expires_at is not None
+    assert rows["officer3@lancashire.police.uk"].offer_expires_at is None, "one place freed"
+    assert replies["officer2@lancashire.police.uk"].outcome == "promoted"
+    assert "officer3@lancashire.police.uk" not in replies
