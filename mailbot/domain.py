@@ -253,6 +253,7 @@ class Attachment:
     filename: str
     content_type: str  # e.g. "text/csv"
     data: bytes = field(repr=False)
+    charset: str | None = None  # for text: how a mail client should decode it
 
 
 @dataclass(frozen=True)

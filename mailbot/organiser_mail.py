@@ -94,4 +94,5 @@ def _carry_out(bot: Mailbot, tx: Transaction, text: str, now: datetime) -> Comma
 def _attendee_list(tx: Transaction, event: EventInfo) -> Attachment:
     rows = tx.session.exec(select(BookingRow).where(BookingRow.event_slug == event.slug)).all()
     data = to_csv(attendees(rows, include_waitlist=True), event.title)
-    return Attachment(f"{event.slug}-attendees.csv", "text/csv", data)
+    # UTF-8 with a byte-order mark: the mark is for Excel, the charset for the mail client.
+    return Attachment(f"{event.slug}-attendees.csv", "text/csv", data, charset="utf-8")

@@ -298,7 +298,13 @@ def render_notice(
         params = (("charset", "utf-8"), ("method", method))
         attachments.append(mime.Attachment("invite.ics", "text/calendar", data, params))
     attachments.extend(
-        mime.Attachment(each.filename, each.content_type, each.data) for each in notice.attachments
+        mime.Attachment(
+            each.filename,
+            each.content_type,
+            each.data,
+            (("charset", each.charset),) if each.charset else (),
+        )
+        for each in notice.attachments
     )
     body = (mime.TextPart(text), mime.TextPart(html, "html"))
 

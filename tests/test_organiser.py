@@ -114,15 +114,17 @@ def test_a_capacity_increase_promotes_from_the_waitlist_and_survives_a_restart(
 
 def test_add_and_list(tmp_path: Path) -> None:
     ws = full_house(tmp_path, capacity=5, officers=2)
-    command(ws, "ADD sam.hale@kent.police.uk DS Sam Hale\nLIST")
+    command(ws, "ADD sam.hale@kent.police.uk DS Siân Hale\nLIST")
     replies = {r.to: r for r in ws.new_replies()}
     assert replies["sam.hale@kent.police.uk"].outcome == "confirmed"
     answer = replies["organiser@example.ac.uk"].message
     (attachment,) = list(answer.iter_attachments())
     assert attachment.get_filename() == "cse-forum-preston-attendees.csv"
+    assert attachment.get_content_charset() == "utf-8"
     rows = list(csv.reader(io.StringIO(attachment.get_content().lstrip("\ufeff"))))
     emails = {row[5] for row in rows[1:]}
     assert {"sam.hale@kent.police.uk", "officer0@lancashire.police.uk"} <= emails
+    assert any("Siân" in cell for row in rows for cell in row), "read as written, not mojibake"
 
 
 def test_commands_from_anyone_else_are_an_ordinary_mail(tmp_path: Path) -> None:
