@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from mailbot.classify.sender import extract_sender
 from mailbot.commands import Command, Parsed, Verb
 from mailbot.decide import pass_place
 from mailbot.domain import (
     ACTIVE_STATUSES,
+    Address,
     Attachment,
     BookingStatus,
     BookingView,
@@ -115,6 +117,9 @@ def plan_end(
 
 def plan_add(command: Command, snapshot: Snapshot, ref: str) -> Planned | str:
     assert command.email is not None  # the parser guarantees it for ADD
+    # "ADD sam.hale@kent.police.uk DS Sam Hale" is read like an officer's own From line, so
+    # the list shows the rank, name and force in their columns.
+    person = extract_sender(Address(name=command.name or "", email=command.email), "")
     active = next((b for b in snapshot.senders_bookings if b.status in ACTIVE_STATUSES), None)
     if active is not None:
         return f"{command.email} already has booking {active.ref} ({active.status.value})"
@@ -123,9 +128,11 @@ def plan_add(command: Command, snapshot: Snapshot, ref: str) -> Planned | str:
     booking = BookingView(
         ref=ref,
         event_slug=snapshot.event.slug,
-        email=command.email,
+        email=person.email,
         status=status,
-        name=command.name,
+        name=person.name,
+        rank=person.rank,
+        force=person.force,
         waitlist_position=position,
     )
     return Planned(
