@@ -6,117 +6,26 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from mailbot.classify.body import readable_part
 from mailbot.classify.forces import force_for_domain, force_in_text
+from mailbot.classify.ranks import NAME_TOKEN, ROLE, SPELLINGS, take_rank, take_role, word_set
 from mailbot.domain import Address, SenderDetails
 
-
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Canonical rank -> the ways people write it. Spellings are matched with any of ".", "/" or
-# spaces between their words ("Det Supt", "D/Supt", "Det. Supt."). All-capital abbreviations
-# are matched case-sensitively and only where they read as a rank (see _accepted): "PC",
-# "DS" or "SC" are ordinary words too.
-RANKS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "Police Constable": ("Police Constable", "Constable", "PC"),
-        "Trainee Detective Constable": ("Trainee Detective Constable", "Trainee DC", "TDC"),
-        "Detective Constable": ("Detective Constable", "Det Con", "Det Const", "D Con", "DC"),
-        "Police Sergeant": ("Police Sergeant", "Sergeant", "Sgt", "PS"),
-        "Detective Sergeant": ("Detective Sergeant", "Det Sgt", "D Sgt", "DS"),
-        "Inspector": ("Inspector", "Insp"),
-        "Detective Inspector": ("Detective Inspector", "Det Insp", "D Insp", "DI"),
-        "Chief Inspector": ("Chief Inspector", "Chief Insp", "Ch Insp", "C Insp", "CI"),
-        "Detective Chief Inspector": (
-            "Detective Chief Inspector",
-            "Det Chief Insp",
-            "Det Ch Insp",
-            "D Ch Insp",
-            "D C Insp",
-            "DCI",
-        ),
-        "Superintendent": ("Superintendent", "Supt"),
-        "Detective Superintendent": (
-            "Detective Superintendent",
-            "Det Supt",
-            "D Supt",
-            "DSU",
-        ),
-        "Chief Superintendent": ("Chief Superintendent", "Chief Supt", "Ch Supt", "C Supt"),
-        "Detective Chief Superintendent": (
-            "Detective Chief Superintendent",
-            "Det Chief Supt",
-            "Det Ch Supt",
-            "D Ch Supt",
-            "D C Supt",
-            "DCS",
-        ),
-        "Commander": ("Commander", "Cmdr", "Cdr"),
-        "Deputy Assistant Commissioner": ("Deputy Assistant Commissioner", "DAC"),
-        "Assistant Commissioner": ("Assistant Commissioner",),
-        "Deputy Commissioner": ("Deputy Commissioner",),
-        "Assistant Chief Constable": ("Assistant Chief Constable", "ACC"),
-        "Deputy Chief Constable": ("Deputy Chief Constable", "DCC"),
-        "Chief Constable": ("Chief Constable",),
-        "Police Community Support Officer": ("Police Community Support Officer", "PCSO"),
-        "Special Constable": ("Special Constable", "SC"),
-        "Special Sergeant": ("Special Sergeant",),
-        "Special Inspector": ("Special Inspector",),
-        "Special Chief Inspector": ("Special Chief Inspector",),
-    }
-)
-
-# Police staff roles are "<qualifiers> <head>", e.g. "Senior Intelligence Analyst"; only
-# these words may qualify a head, so "Jane Smith Analyst" does not become a role.
-_ROLE_HEADS = MappingProxyType(
-    {
-        "analyst": "Analyst",
-        "researcher": "Researcher",
-        "investigator": "Investigator",
-        "intelligence officer": "Intelligence Officer",
-        "police staff": "Police Staff",
-    }
-)
-_ROLE_QUALIFIERS = MappingProxyType(
-    {
-        word.lower(): word
-        for word in _word_set(
-            "Senior Principal Lead Chief Assistant Trainee Junior Intelligence Crime Criminal"
-            " Financial Digital Forensic Research Data Performance Police Staff Strategic"
-            " Tactical Cyber OSINT Open Source Policy Accredited Specialist Fraud Economic"
-            " Field Evidential Disclosure Civilian"
-        )
-    }
-)
-
-_PREFIXES = MappingProxyType(
-    {
-        "a": "Acting",
-        "acting": "Acting",
-        "t": "Temporary",
-        "temporary": "Temporary",
-        "temp": "Temporary",
-    }
-)
-
-_HONORIFICS = _word_set("mr mrs ms miss mx dr prof professor sir dame rev revd")
-_POST_NOMINALS = _word_set(
+_HONORIFICS = word_set("mr mrs ms miss mx dr prof professor sir dame rev revd")
+_POST_NOMINALS = word_set(
     "msc bsc ba ma phd mphil dphil mba llb llm beng meng pgcert pgdip hons mbe obe cbe qpm"
     " kpm fcipd mcipd cmgr frsa"
 )
 _PRONOUNS = re.compile(r"^\(?(?:she|he|they|her|him|them|hers|his|theirs)(?:/[a-z]+)+\)?$")
 # Gaelic, Welsh and continental particles: they do not count as a surname on their own
 # ("Ó Briain, Seán") and stay lower case inside a name written all in one case.
-_PARTICLES = _word_set("ó o ní nic mac mc ua uí ap ab de da di du le la van von der den y")
-_LOWER_PARTICLES = _word_set("ap ab de da di du le la van von der den y")
+_PARTICLES = word_set("ó o ní nic mac mc ua uí ap ab de da di du le la van von der den y")
+_LOWER_PARTICLES = word_set("ap ab de da di du le la van von der den y")
 
 # Words that never occur in a person's name but do on signature lines and in mailbox names.
 # Surnames that are also words (Hall, Lane, Park, Best, Major, Will) are deliberately absent.
-_NOT_NAME = _word_set(
+_NOT_NAME = word_set(
     """
     police constabulary service services unit team teams department dept office officer
     investigation investigations crime crimes intelligence analyst researcher investigator
@@ -141,14 +50,6 @@ _NOT_NAME = _word_set(
     cancelled book attend attending
     """
 )
-# Words that begin sentences, so "PS I'll bring a colleague" is not Police Sergeant I'll.
-_SENTENCE_WORDS = _word_set(
-    "i i'm i'll i've i'd can could would will please if just also note my we our you your"
-    " this that it is are do does sorry thanks"
-)
-
-_NAME_TOKEN = re.compile(r"^[^\W\d_]+(?:['’\-][^\W\d_]+)*\.?$")
-_COLLAR = re.compile(r"^\s*[-/#:]?\s*(?:no\.?\s*)?\d{1,6}[A-Z]{0,3}(?![\w])", re.IGNORECASE)
 _COLLAR_TOKEN = re.compile(r"^[(#]?\d{1,6}[A-Z]{0,3}[),.]?$", re.IGNORECASE)
 _SEGMENT_SPLIT = re.compile(r"\s*(?:[|•·;<>()\[\]\t]|\s[-–—]\s|\s{3,})\s*")
 _SIGN_OFF = re.compile(
@@ -161,8 +62,6 @@ _SIGN_OFF = re.compile(
     r")(?![\w'])\s*[,.!:;\-–]*\s*(?P<rest>.*?)[\s,.!]*$",
     re.IGNORECASE,
 )
-# "Staff Officer to the Chief Constable": the rank belongs to somebody else.
-_SERVES = re.compile(r"(?i)\b(?:to|for|of)\s+(?:the\s+)?$")
 _SIGNATURE_DELIMITER = re.compile(r"^--\s*$")
 _SELF_DESCRIPTION = re.compile(
     r"\b(?:I\s+am|I'm|I’m|I\s+work\s+as)\s+an?\s+(?:serving\s+)?", re.IGNORECASE
@@ -171,54 +70,6 @@ _LOCAL_PART_WORD = re.compile(r"^[^\W\d_]{2,}(?:['\-][^\W\d_]+)*$")
 _MAX_SIGNATURE_LINES = 15
 _NAME_LINES = 3
 _MAX_NAME_TOKENS = 5
-
-
-@dataclass(frozen=True)
-class _Spelling:
-    pattern: re.Pattern[str]
-    canonical: str
-    ambiguous: bool
-
-
-def _spelling(text: str, canonical: str) -> _Spelling:
-    ambiguous = text.isupper() and " " not in text
-    words = [re.escape(word) for word in text.split()]
-    body = r"\.?[\s/]*".join(words) + r"\.?"
-    if not ambiguous:
-        body = f"(?i:{body})"
-    return _Spelling(re.compile(rf"(?<!\w){body}(?![\w'’])"), canonical, ambiguous)
-
-
-# Longest first: at one position "Detective Chief Inspector" must win over shorter readings.
-_SPELLINGS: tuple[_Spelling, ...] = tuple(
-    sorted(
-        (_spelling(text, canonical) for canonical, texts in RANKS.items() for text in texts),
-        key=lambda s: len(s.pattern.pattern),
-        reverse=True,
-    )
-)
-# Any spelling at all: most segments hold none, and one search says so at the cost of one
-# of the seventy patterns above.
-_ANY_SPELLING = re.compile("|".join(f"(?:{spelling.pattern.pattern})" for spelling in _SPELLINGS))
-_ROLE = re.compile(
-    r"(?i)(?<![\w/])((?:(?:"
-    + "|".join(sorted(_ROLE_QUALIFIERS, key=len, reverse=True))
-    + r")\s+){0,3})("
-    + "|".join(h.replace(" ", r"\s+") for h in sorted(_ROLE_HEADS, key=len, reverse=True))
-    + r")(?![\w])"
-)
-_PREFIX_BEFORE = re.compile(
-    r"(?:(?<![\w])(?P<long>acting|temporary|temp)\s+|(?<![\w])(?P<short>[AaTt])\s*/\s*)$",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class _Title:
-    """A rank or role found in a piece of text, and that text with it taken out."""
-
-    canonical: str
-    remainder: str
 
 
 @dataclass(frozen=True)
@@ -232,84 +83,6 @@ class _Person:
     @property
     def tokens(self) -> int:
         return len(self.name.split()) if self.name else 0
-
-
-def _is_name_word(word: str) -> bool:
-    cleaned = word.strip(",.")
-    return bool(_NAME_TOKEN.match(cleaned)) and cleaned[:1].isupper()
-
-
-def _accepted(segment: str, start: int, end: int, ambiguous: bool) -> bool:
-    """Whether a rank spelling at segment[start:end] names the writer's own rank."""
-    if _SERVES.search(segment[:start]):
-        return False
-    if not ambiguous:
-        return True
-    after = segment[end:]
-    if _COLLAR.match(after):
-        return True
-    before = segment[:start]
-    prefix = _PREFIX_BEFORE.search(before)
-    if prefix is not None:
-        before = before[: prefix.start()]
-    before = before.strip(" \t:-–#.,")
-    following = after.split()
-    if not following:
-        return True
-    if before:
-        return False
-    first = following[0].strip(",.")
-    return _is_name_word(first) and first.lower() not in _SENTENCE_WORDS
-
-
-def _with_prefix(segment: str, start: int, canonical: str) -> tuple[int, str]:
-    prefix = _PREFIX_BEFORE.search(segment[:start])
-    if prefix is None:
-        return start, canonical
-    word = _PREFIXES[(prefix.group("long") or prefix.group("short")).lower()]
-    if word == "Temporary" and canonical == "Detective Constable" and prefix.group("short"):
-        # "T/DC" is how forces write a trainee detective, not a temporary one.
-        return prefix.start(), "Trainee Detective Constable"
-    if canonical.startswith(("Trainee ", word)):
-        return prefix.start(), canonical
-    return prefix.start(), f"{word} {canonical}"
-
-
-def _take_rank(segment: str) -> _Title | None:
-    if _ANY_SPELLING.search(segment) is None:
-        return None
-    hits = sorted(
-        (
-            (match.start(), match.end(), spelling)
-            for spelling in _SPELLINGS
-            for match in spelling.pattern.finditer(segment)
-        ),
-        key=lambda hit: (hit[0], hit[0] - hit[1]),
-    )
-    covered = 0
-    for start, end, spelling in hits:
-        # Shorter readings inside a longer one are not separate ranks: when "Chief Constable"
-        # is rejected, its "Constable" must not be taken instead.
-        if start < covered:
-            continue
-        covered = end
-        if not _accepted(segment, start, end, spelling.ambiguous):
-            continue
-        collar = _COLLAR.match(segment[end:])
-        cut_to = end + collar.end() if collar else end
-        cut_from, canonical = _with_prefix(segment, start, spelling.canonical)
-        return _Title(canonical, f"{segment[:cut_from]} {segment[cut_to:]}".strip())
-    return None
-
-
-def _take_role(segment: str) -> _Title | None:
-    match = _ROLE.search(segment)
-    if match is None:
-        return None
-    qualifiers = [_ROLE_QUALIFIERS[w.lower()] for w in match.group(1).split()]
-    head = _ROLE_HEADS[" ".join(match.group(2).lower().split())]
-    canonical = " ".join([*qualifiers, head])
-    return _Title(canonical, f"{segment[: match.start()]} {segment[match.end() :]}".strip())
 
 
 def _letters(token: str) -> str:
@@ -363,7 +136,7 @@ def _name_tokens(text: str) -> list[str] | None:
     if not tokens or len(tokens) > _MAX_NAME_TOKENS:
         return None
     for token in tokens:
-        if not _NAME_TOKEN.match(token) or token.lower().strip(".") in _NOT_NAME:
+        if not NAME_TOKEN.match(token) or token.lower().strip(".") in _NOT_NAME:
             return None
     if all(len(_letters(t)) < 2 for t in tokens):
         return None
@@ -376,10 +149,10 @@ def _surname_count(tokens: list[str]) -> int:
 
 def _parse_piece(text: str) -> _Person:
     """Rank, role and name in one comma-free piece of text such as "DC 1234 Jane Smith"."""
-    rank = _take_rank(text)
+    rank = take_rank(text)
     if rank is not None:
         text = rank.remainder
-    role = _take_role(text)
+    role = take_role(text)
     if role is not None:
         text = role.remainder
     tokens = _name_tokens(text) if text else None
@@ -556,11 +329,11 @@ def _self_described_rank(body: str) -> str | None:
     """The rank or role in "I'm a DC with ..." when the body says it outright."""
     for match in _SELF_DESCRIPTION.finditer(body):
         rest = body[match.end() :].split("\n", 1)[0]
-        for spelling in _SPELLINGS:
+        for spelling in SPELLINGS:
             if spelling.pattern.match(rest):
                 return spelling.canonical
         # Only a role straight after "I'm a" counts: "I'm a DC working with an analyst" is not one.
-        role = _take_role(rest) if _ROLE.match(rest) else None
+        role = take_role(rest) if ROLE.match(rest) else None
         if role is not None:
             return role.canonical
     return None
