@@ -12,18 +12,10 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     Executable,
-    Table,
-    and_,
-    bindparam,
     func,
-    insert,
-    or_,
 )
-from sqlalchemy import select as core_select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Session, col, select
 
 from mailbot.domain import (
@@ -35,6 +27,7 @@ from mailbot.domain import (
     OutgoingMail,
     Snapshot,
 )
+from mailbot.store import queries as q
 from mailbot.store.tables import (
     AuditRow,
     BookingRow,
@@ -48,87 +41,6 @@ from mailbot.store.tables import (
 
 SYSTEM_ACTOR = "system"
 _WAITLIST_HEAD = 2  # enough to promote someone other than the canceller
-
-# The statements every request runs are written once, in SQLAlchemy Core: loading ORM
-# objects cost several times the queries themselves.
-_BOOKING: Table = BookingRow.__table__  # type: ignore[attr-defined]
-_INBOUND: Table = InboundRow.__table__  # type: ignore[attr-defined]
-_OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
-_AUDIT: Table = AuditRow.__table__  # type: ignore[attr-defined]
-_EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
-_B = _BOOKING.c
-_WAITLISTED = BookingStatus.WAITLISTED.value
-_VIEW_COLUMNS = (
-    _B.id,
-    _B.ref,
-    _B.event_slug,
-    _B.email,
-    _B.status,
-    _B.name,
-    _B.rank,
-    _B.force,
-    _B.unit,
-    _B.offer_expires_at,
-    _B.created_at,
-)
-_LEDGER_BY_KEY = (
-    core_select(_INBOUND.c.disposition).where(_INBOUND.c.source_key == bindparam("key")).limit(1)
-)
-_LEDGER_BY_KEY_OR_ID = (
-    core_select(_INBOUND.c.disposition)
-    .where(
-        or_(
-            _INBOUND.c.source_key == bindparam("key"),
-            _INBOUND.c.message_id == bindparam("message_id"),
-        )
-    )
-    .limit(1)
-)
-_INSERT_INBOUND = insert(_INBOUND)
-_INSERT_OUTBOX = insert(_OUTBOX)
-_INSERT_BOOKING = insert(_BOOKING)
-_INSERT_AUDIT = insert(_AUDIT)
-_REF_TAKEN = core_select(_B.id).where(_B.ref == bindparam("ref")).limit(1)
-_REPLIES_SINCE = core_select(func.count()).where(
-    _OUTBOX.c.recipient == bindparam("recipient"), _OUTBOX.c.created_at >= bindparam("since")
-)
-
-
-def _count_of_event(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
-    return (
-        core_select(func.count())
-        .where(_B.event_slug == bindparam("slug"), *conditions)
-        .scalar_subquery()
-    )
-
-
-# Three counts, each of one range of ix_booking_event_queue: a third of the cost of one
-# pass that sorts every booking of the event into the three.
-_EVENT_COUNTS = core_select(
-    _count_of_event(_B.status == BookingStatus.CONFIRMED.value),
-    _count_of_event(_B.status == _WAITLISTED),
-    _count_of_event(_B.status == _WAITLISTED, _B.offer_expires_at.is_not(None)),
-)
-_WAITLIST_HEAD_ROWS = (
-    core_select(*_VIEW_COLUMNS)
-    .where(_B.event_slug == bindparam("slug"), _B.status == _WAITLISTED)
-    .where(_B.offer_expires_at.is_(None))
-    .order_by(_B.created_at, _B.id)
-    .limit(bindparam("head"))
-)
-_SENDERS_BOOKINGS = (
-    core_select(*_VIEW_COLUMNS)
-    .where(_B.event_slug == bindparam("slug"), _B.email == bindparam("email"))
-    .order_by(_B.created_at.desc(), _B.id.desc())
-)
-_AHEAD_IN_WAITLIST = core_select(func.count()).where(
-    _B.event_slug == bindparam("slug"),
-    _B.status == _WAITLISTED,
-    or_(
-        _B.created_at < bindparam("created_at"),
-        and_(_B.created_at == bindparam("created_at"), _B.id < bindparam("id")),
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -191,9 +103,9 @@ class Transaction:
         """The disposition the ledger records for this message (by source key or by
         Message-ID), or None when it was never handled."""
         if message_id:
-            found = self._core(_LEDGER_BY_KEY_OR_ID, {"key": source_key, "message_id": message_id})
+            found = self._core(q.LEDGER_BY_KEY_OR_ID, {"key": source_key, "message_id": message_id})
         else:
-            found = self._core(_LEDGER_BY_KEY, {"key": source_key})
+            found = self._core(q.LEDGER_BY_KEY, {"key": source_key})
         disposition: str | None = found.scalar()
         return disposition
 
@@ -218,9 +130,9 @@ class Transaction:
         """
         places = self._locked_places(event.slug)
         slug = {"slug": event.slug}
-        confirmed, waiting, offers = self._core(_EVENT_COUNTS, slug).one()
-        head = self._core(_WAITLIST_HEAD_ROWS, {**slug, "head": waitlist_head}).all()
-        senders = self._core(_SENDERS_BOOKINGS, {**slug, "email": email}).all()
+        confirmed, waiting, offers = self._core(q.EVENT_COUNTS, slug).one()
+        head = self._core(q.WAITLIST_HEAD, {**slug, "head": waitlist_head}).all()
+        senders = self._core(q.SENDERS_BOOKINGS, {**slug, "email": email}).all()
         return Snapshot(
             event=replace(event, capacity=places),
             confirmed_count=int(confirmed),
@@ -250,12 +162,7 @@ class Transaction:
     def _locked_places(self, slug: str) -> int:
         """The event's places, read with its row locked (PostgreSQL) so that bookings for
         it are counted one transaction at a time."""
-        statement = core_select(_EVENT.c.capacity, _EVENT.c.capacity_override).where(
-            _EVENT.c.slug == slug
-        )
-        if self.serialise:
-            statement = statement.with_for_update()
-        capacity, override = self._core(statement).one()
+        capacity, override = self._core(q.event_places(slug, lock=self.serialise)).one()
         return int(capacity if override is None else override)
 
     def _with_position(self, row: BookingRow | Row[Any]) -> BookingView:
@@ -263,7 +170,7 @@ class Transaction:
         if view.status is not BookingStatus.WAITLISTED:
             return view
         ahead = self._core(
-            _AHEAD_IN_WAITLIST,
+            q.AHEAD_IN_WAITLIST,
             {"slug": row.event_slug, "created_at": row.created_at, "id": row.id or 0},
         ).scalar()
         return replace(view, waitlist_position=int(ahead) + 1)
@@ -271,7 +178,7 @@ class Transaction:
     def unused_ref(self, make_ref: Callable[[], str]) -> str:
         for _ in range(50):
             ref = make_ref()
-            if self._core(_REF_TAKEN, {"ref": ref}).first() is None:
+            if self._core(q.REF_TAKEN, {"ref": ref}).first() is None:
                 return ref
         raise RuntimeError("could not find an unused booking reference in 50 tries")
 
@@ -290,7 +197,7 @@ class Transaction:
         if decision is not None:
             self.apply_decision(decision, actor=entry.sender_email or SYSTEM_ACTOR, now=now)
         inserted = self._core(
-            _INSERT_INBOUND,
+            q.INSERT_INBOUND,
             {
                 "source_key": entry.source_key,
                 "message_id": entry.message_id,
@@ -328,7 +235,7 @@ class Transaction:
         if not mails:
             return
         self._core(
-            _INSERT_OUTBOX,
+            q.INSERT_OUTBOX,
             [
                 {
                     "message_id": mail.message_id,
@@ -351,7 +258,7 @@ class Transaction:
         """The decision's changes to bookings and events, each with an audit entry."""
         for new in decision.new_bookings:
             self._core(
-                _INSERT_BOOKING,
+                q.INSERT_BOOKING,
                 {
                     "ref": new.ref,
                     "event_slug": new.event_slug,
@@ -428,11 +335,7 @@ class Transaction:
         """Each address's bookings for the event, newest first (for colleagues named)."""
         if not emails:
             return {}
-        rows = self._core(
-            core_select(*_VIEW_COLUMNS)
-            .where(_B.event_slug == event_slug, _B.email.in_(list(emails)))
-            .order_by(_B.created_at.desc(), _B.id.desc())
-        ).all()
+        rows = self._core(q.bookings_of(event_slug, emails)).all()
         found: dict[str, list[BookingView]] = {}
         for row in rows:
             found.setdefault(row.email, []).append(self._with_position(row))
@@ -440,7 +343,7 @@ class Transaction:
 
     def replies_since(self, recipient: str, since: datetime) -> int:
         """How many mails were queued for this address since then (the reply limit)."""
-        return int(self._core(_REPLIES_SINCE, {"recipient": recipient, "since": since}).scalar())
+        return int(self._core(q.REPLIES_SINCE, {"recipient": recipient, "since": since}).scalar())
 
     def our_outcomes(self, message_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
         """For those of our own Message-IDs that we sent: (outcome, booking ref)."""
@@ -467,7 +370,7 @@ class Transaction:
         self, now: datetime, ref: str | None, actor: str, action: str, reasons: tuple[str, ...]
     ) -> None:
         self._core(
-            _INSERT_AUDIT,
+            q.INSERT_AUDIT,
             {
                 "at": now,
                 "booking_ref": ref,

@@ -1,0 +1,114 @@
+"""The SQL statements every booking request runs, written once in SQLAlchemy Core: building
+and loading ORM objects cost several times the queries themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
+
+from mailbot.domain import BookingStatus
+from mailbot.store.tables import AuditRow, BookingRow, EventRow, InboundRow, OutboxRow
+
+_BOOKING: Table = BookingRow.__table__  # type: ignore[attr-defined]
+_INBOUND: Table = InboundRow.__table__  # type: ignore[attr-defined]
+_OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
+_AUDIT: Table = AuditRow.__table__  # type: ignore[attr-defined]
+_EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
+_B = _BOOKING.c
+_CONFIRMED = BookingStatus.CONFIRMED.value
+_WAITLISTED = BookingStatus.WAITLISTED.value
+
+# What a BookingView is made from (see bookings.booking_view), plus the waitlist order.
+_VIEW_COLUMNS = (
+    _B.id,
+    _B.ref,
+    _B.event_slug,
+    _B.email,
+    _B.status,
+    _B.name,
+    _B.rank,
+    _B.force,
+    _B.unit,
+    _B.offer_expires_at,
+    _B.created_at,
+)
+
+INSERT_INBOUND = insert(_INBOUND)
+INSERT_OUTBOX = insert(_OUTBOX)
+INSERT_BOOKING = insert(_BOOKING)
+INSERT_AUDIT = insert(_AUDIT)
+
+LEDGER_BY_KEY = (
+    select(_INBOUND.c.disposition).where(_INBOUND.c.source_key == bindparam("key")).limit(1)
+)
+LEDGER_BY_KEY_OR_ID = (
+    select(_INBOUND.c.disposition)
+    .where(
+        or_(
+            _INBOUND.c.source_key == bindparam("key"),
+            _INBOUND.c.message_id == bindparam("message_id"),
+        )
+    )
+    .limit(1)
+)
+REF_TAKEN = select(_B.id).where(_B.ref == bindparam("ref")).limit(1)
+REPLIES_SINCE = select(func.count()).where(
+    _OUTBOX.c.recipient == bindparam("recipient"), _OUTBOX.c.created_at >= bindparam("since")
+)
+
+
+def _count_of_event(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
+    return (
+        select(func.count())
+        .where(_B.event_slug == bindparam("slug"), *conditions)
+        .scalar_subquery()
+    )
+
+
+# Three counts, each of one range of ix_booking_event_queue: a third of the cost of one
+# pass that sorts every booking of the event into the three.
+EVENT_COUNTS = select(
+    _count_of_event(_B.status == _CONFIRMED),
+    _count_of_event(_B.status == _WAITLISTED),
+    _count_of_event(_B.status == _WAITLISTED, _B.offer_expires_at.is_not(None)),
+)
+WAITLIST_HEAD = (
+    select(*_VIEW_COLUMNS)
+    .where(_B.event_slug == bindparam("slug"), _B.status == _WAITLISTED)
+    .where(_B.offer_expires_at.is_(None))
+    .order_by(_B.created_at, _B.id)
+    .limit(bindparam("head"))
+)
+SENDERS_BOOKINGS = (
+    select(*_VIEW_COLUMNS)
+    .where(_B.event_slug == bindparam("slug"), _B.email == bindparam("email"))
+    .order_by(_B.created_at.desc(), _B.id.desc())
+)
+AHEAD_IN_WAITLIST = select(func.count()).where(
+    _B.event_slug == bindparam("slug"),
+    _B.status == _WAITLISTED,
+    or_(
+        _B.created_at < bindparam("created_at"),
+        and_(_B.created_at == bindparam("created_at"), _B.id < bindparam("id")),
+    ),
+)
+
+
+def event_places(slug: str, *, lock: bool) -> Select[Any]:
+    """The event's capacity and the organiser's override, its row locked when `lock`
+    (PostgreSQL; SQLite's BEGIN IMMEDIATE has locked everything already)."""
+    statement = select(_EVENT.c.capacity, _EVENT.c.capacity_override).where(_EVENT.c.slug == slug)
+    return statement.with_for_update() if lock else statement
+
+
+def bookings_of(slug: str, emails: Sequence[str]) -> Select[Any]:
+    """The bookings of several addresses for one event, newest first."""
+    return (
+        select(*_VIEW_COLUMNS)
+        .where(_B.event_slug == slug, _B.email.in_(list(emails)))
+        .order_by(_B.created_at.desc(), _B.id.desc())
+    )
