@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import email
 import email.utils
-import functools
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from email.headerregistry import AddressHeader, BaseHeader, HeaderRegistry
+from email.headerregistry import AddressHeader
 from email.message import EmailMessage, Message
-from email.policy import EmailPolicy
 from html.parser import HTMLParser
 
 from mailbot.domain import Address, InboundMail, RawMessage
-from mailbot.mailpolicy import READ_POLICY
+from mailbot.mailpolicy import reading_policy
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _BLOCK_TAGS = frozenset(
@@ -33,20 +31,13 @@ _PLAIN_MSGID = re.compile(rf"[ \t]*<{_DOT_ATOM}@{_DOT_ATOM}>[ \t]*")
 # Headers read straight from the raw value when that gives what the stdlib would.
 _SIMPLE_HEADERS = frozenset({"message-id", "subject", "date", "in-reply-to", "references"})
 
-# MIME headers repeat from message to message ("text/plain; charset=utf-8", "base64"), so
-# short ones are also kept across messages, a bounded number of them.
-_SHARED_HEADERS = frozenset(
-    {"content-type", "content-transfer-encoding", "content-disposition", "mime-version"}
-)
-_SHARED_MAX_LENGTH = 200
-
 
 def parse(raw: RawMessage) -> InboundMail:
     """Parse one message. Anything that cannot be read becomes `unreadable` with a reason."""
     if not raw.data.strip():
         return _unreadable(raw, "the message is empty")
     try:
-        message = email.message_from_bytes(raw.data, policy=_reading_policy())
+        message = email.message_from_bytes(raw.data, policy=reading_policy())
     except Exception as exc:  # the parser is meant to be lenient; anything else is a bug
         return _unreadable(raw, f"the message cannot be parsed: {type(exc).__name__}")
     if not isinstance(message, EmailMessage) or not message.keys():
@@ -73,48 +64,6 @@ def parse(raw: RawMessage) -> InboundMail:
         text=_body_text(message),
         calendar=_calendar_part(message),
     )
-
-
-class _HeaderMemo:
-    """The header factory for one message: each distinct header is parsed only once.
-
-    The stdlib's parser and accessors (get_content_type, get_param, get_body, get_content,
-    walk) fetch Content-Type over and over, and each fetch ran the header parser again; that
-    was most of the cost of parse(). A parsed header is an immutable str made from its name
-    and value alone, so handing out the same object again changes nothing but the time.
-    """
-
-    def __init__(self, registry: HeaderRegistry) -> None:
-        self._registry = registry
-        self._parsed: dict[tuple[str, str], BaseHeader] = {}
-
-    def __call__(self, name: str, value: str) -> BaseHeader:
-        key = (name, value)
-        header = self._parsed.get(key)
-        if header is None:
-            header = self._parsed[key] = self._parse(name, value)
-        return header
-
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        return self._registry[name]  # EmailPolicy.header_max_count looks classes up
-
-    def _parse(self, name: str, value: str) -> BaseHeader:
-        if len(value) <= _SHARED_MAX_LENGTH and name.lower() in _SHARED_HEADERS:
-            return _shared_header(self._registry, name, value)
-        return self._registry(name, value)
-
-
-@functools.lru_cache(maxsize=256)
-def _shared_header(registry: HeaderRegistry, name: str, value: str) -> BaseHeader:
-    return registry(name, value)
-
-
-def _reading_policy() -> EmailPolicy[EmailMessage]:
-    """READ_POLICY with a fresh memo for one message."""
-    registry = READ_POLICY.header_factory
-    if not isinstance(registry, HeaderRegistry):  # someone swapped the factory: use it as is
-        return READ_POLICY
-    return READ_POLICY.clone(header_factory=_HeaderMemo(registry))
 
 
 def _unreadable(
