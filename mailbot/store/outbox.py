@@ -7,9 +7,10 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, bindparam, func, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from mailbot.store import queries as q
 from mailbot.store.bookings import Store
 from mailbot.store.tables import OutboxRow
 
@@ -25,14 +26,6 @@ FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(days=2)
 CLAIM_BATCH = 20  # few enough that a crash re-queues little, many enough to save round trips
-
-
-_OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
-# Only our own claim is finished: a lease that expired meanwhile belongs to another. The
-# columns to set are the parameters given with it.
-_FINISH_CLAIM = update(_OUTBOX).where(
-    _OUTBOX.c.id == bindparam("claim_id"), _OUTBOX.c.claimed_by == bindparam("claimant")
-)
 
 
 @dataclass(frozen=True)
@@ -186,7 +179,7 @@ class Outbox:
         # A plain connection and a statement made once, not an ORM session: this runs once
         # per mail sent.
         with self.store.one_writer(), self.store.engine.begin() as connection:
-            connection.execute(_FINISH_CLAIM, values)
+            connection.execute(q.FINISH_CLAIM, values)
 
     def counts(self) -> dict[str, int]:
         with Session(self.store.engine) as session:

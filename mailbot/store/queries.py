@@ -1,12 +1,13 @@
-"""The SQL statements every booking request runs, written once in SQLAlchemy Core: building
-and loading ORM objects cost several times the queries themselves."""
+"""The SQL statements every booking request and every sent mail runs, written once in
+SQLAlchemy Core: building and loading ORM objects cost several times the queries
+themselves."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -54,6 +55,11 @@ LEDGER_BY_KEY_OR_ID = (
         )
     )
     .limit(1)
+)
+# Only our own claim is finished: a lease that expired meanwhile belongs to another. The
+# columns to set are the parameters given with it.
+FINISH_CLAIM = update(_OUTBOX).where(
+    _OUTBOX.c.id == bindparam("claim_id"), _OUTBOX.c.claimed_by == bindparam("claimant")
 )
 REF_TAKEN = select(_B.id).where(_B.ref == bindparam("ref")).limit(1)
 REPLIES_SINCE = select(func.count()).where(
