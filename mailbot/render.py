@@ -152,7 +152,7 @@ def _valid_id(value: str | None) -> str | None:
 def _references(reply: ReplyContext, inbound_id: str) -> str:
     chain: list[str] = []
     for candidate in _MSG_ID.findall(" ".join(reply.references)):
-        if len(candidate) <= _MAX_ID_LENGTH and candidate not in chain and candidate != inbound_id:
+        if _valid_id(candidate) and candidate not in chain and candidate != inbound_id:
             chain.append(candidate)
     chain.append(inbound_id)
     if len(chain) > _MAX_REFERENCES:
