@@ -382,12 +382,12 @@ def pass_place(
     """Freed places go to the first on the waitlist, one each: confirmed at once, or offered
     for `offer_hours` when the organiser wants people to accept first."""
     following = [b for b in snapshot.waitlist_head if b.ref != skip][: max(0, places)]
+    expires = now + timedelta(hours=policy.offer_hours) if policy.offer_hours else None
     changes: list[StatusChange] = []
     notices: list[Notice] = []
     reasons: list[str] = []
     for booking in following:
-        if policy.offer_hours:
-            expires = now + timedelta(hours=policy.offer_hours)
+        if expires is not None:
             offered = replace(booking, offer_expires_at=expires)
             changes.append(
                 StatusChange(booking.ref, BookingStatus.WAITLISTED, offer_expires_at=expires)
