@@ -117,12 +117,12 @@ def plan_end(
 
 def plan_add(command: Command, snapshot: Snapshot, ref: str) -> Planned | str:
     assert command.email is not None  # the parser guarantees it for ADD
-    # "ADD sam.hale@kent.police.uk DS Sam Hale" is read like an officer's own From line, so
-    # the list shows the rank, name and force in their columns.
-    person = extract_sender(Address(name=command.name or "", email=command.email), "")
     active = next((b for b in snapshot.senders_bookings if b.status in ACTIVE_STATUSES), None)
     if active is not None:
         return f"{command.email} already has booking {active.ref} ({active.status.value})"
+    # "ADD sam.hale@kent.police.uk DS Sam Hale" is read like an officer's own From line, so
+    # the list shows the rank, name and force in their columns.
+    person = extract_sender(Address(name=command.name or "", email=command.email), "")
     status = BookingStatus.CONFIRMED if snapshot.places_left > 0 else BookingStatus.WAITLISTED
     position = None if status is BookingStatus.CONFIRMED else snapshot.waitlist_length + 1
     booking = BookingView(
