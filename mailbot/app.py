@@ -191,7 +191,7 @@ class Mailbot:
         self,
         on_message: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
-        on_committed: Callable[[], None] = lambda: None,
+        after_each: Callable[[], None] = lambda: None,
     ) -> Counter[str]:
         results: Counter[str] = Counter()
         for raw in self.source.fetch_new():
@@ -199,7 +199,7 @@ class Mailbot:
                 break
             result = self.handle_isolated(raw)
             results[result] += 1
-            on_committed()
+            after_each()
             if on_message is not None:
                 on_message(result)
         return results
