@@ -189,7 +189,7 @@ def _book(
     colleague_notices: list[Notice] = []
     for colleague in colleagues:
         status, position = places.take(colleague.force) if trusted else (BookingStatus.HELD, None)
-        booking = _view(next(refs), snapshot, colleague, status, position)
+        booking = new_booking(next(refs), snapshot, colleague, status, position)
         related.append(booking)
         colleague_notices.append(Notice(_STATUS_OUTCOME[status], booking, in_reply=False))
 
@@ -234,13 +234,14 @@ class _Own:
     changes: tuple[StatusChange, ...] = ()
 
 
-def _view(
+def new_booking(
     ref: str,
     snapshot: Snapshot,
     person: SenderDetails,
     status: BookingStatus,
     position: int | None = None,
 ) -> BookingView:
+    """The booking `person` gets for the snapshot's event (by mail or the organiser's ADD)."""
     return BookingView(
         ref=ref,
         event_slug=snapshot.event.slug,
@@ -287,7 +288,7 @@ def _own_booking(
         )
 
     if not domain_is_eligible(domain, policy.eligible_domains) and policy.review_unknown:
-        held = _view(ref, snapshot, sender, BookingStatus.HELD)
+        held = new_booking(ref, snapshot, sender, BookingStatus.HELD)
         return _Own(
             Outcome.HELD,
             (f"{domain} is not a listed domain: held for the organiser to review",),
@@ -304,7 +305,7 @@ def _own_booking(
         if earlier is not None:
             # Asking again changes nothing: restate the refusal without a second record.
             return _Own(Outcome.DECLINED, refusal, Notice(Outcome.DECLINED, earlier), earlier)
-        declined = _view(ref, snapshot, sender, BookingStatus.DECLINED)
+        declined = new_booking(ref, snapshot, sender, BookingStatus.DECLINED)
         return _Own(Outcome.DECLINED, refusal, Notice(Outcome.DECLINED, declined), declined, True)
 
     missing = _missing_details(sender, policy)
@@ -323,7 +324,7 @@ def _own_booking(
 
     reasons = (f"{domain} is eligible", request.authenticity.summary)
     if not trusted:
-        held = _view(ref, snapshot, sender, BookingStatus.HELD)
+        held = new_booking(ref, snapshot, sender, BookingStatus.HELD)
         return _Own(
             Outcome.HELD,
             (*reasons, "held for the organiser: sender not authenticated"),
@@ -332,7 +333,7 @@ def _own_booking(
             True,
         )
     status, position = places.take(sender.force)
-    booking = _view(ref, snapshot, sender, status, position)
+    booking = new_booking(ref, snapshot, sender, status, position)
     if status is BookingStatus.CONFIRMED:
         detail = f"{places.left} of {snapshot.event.capacity} places left"
     else:

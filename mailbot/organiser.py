@@ -9,7 +9,7 @@ from datetime import datetime
 
 from mailbot.classify.sender import extract_sender
 from mailbot.commands import Command, Parsed, Verb
-from mailbot.decide import pass_place
+from mailbot.decide import new_booking, pass_place
 from mailbot.domain import (
     ACTIVE_STATUSES,
     Address,
@@ -125,16 +125,7 @@ def plan_add(command: Command, snapshot: Snapshot, ref: str) -> Planned | str:
     person = extract_sender(Address(name=command.name or "", email=command.email), "")
     status = BookingStatus.CONFIRMED if snapshot.places_left > 0 else BookingStatus.WAITLISTED
     position = None if status is BookingStatus.CONFIRMED else snapshot.waitlist_length + 1
-    booking = BookingView(
-        ref=ref,
-        event_slug=snapshot.event.slug,
-        email=person.email,
-        status=status,
-        name=person.name,
-        rank=person.rank,
-        force=person.force,
-        waitlist_position=position,
-    )
+    booking = new_booking(ref, snapshot, person, status, position)
     return Planned(
         Decision(
             _OUTCOME[status],
