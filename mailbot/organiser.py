@@ -70,11 +70,17 @@ def _pass_on(
     return changes, notices, lines
 
 
+def _next_place(snapshot: Snapshot) -> tuple[BookingStatus, int | None]:
+    """What someone the organiser books gets now: a place, or the end of the waitlist."""
+    if snapshot.places_left > 0:
+        return BookingStatus.CONFIRMED, None
+    return BookingStatus.WAITLISTED, snapshot.waitlist_length + 1
+
+
 def plan_approve(booking: BookingView, snapshot: Snapshot) -> Planned | str:
     if booking.status is not BookingStatus.HELD:
         return f"{booking.ref} is {booking.status.value}, not held for review"
-    status = BookingStatus.CONFIRMED if snapshot.places_left > 0 else BookingStatus.WAITLISTED
-    position = None if status is BookingStatus.CONFIRMED else snapshot.waitlist_length + 1
+    status, position = _next_place(snapshot)
     after = replace(booking, status=status, waitlist_position=position)
     return Planned(
         Decision(
@@ -123,8 +129,7 @@ def plan_add(command: Command, snapshot: Snapshot, ref: str) -> Planned | str:
     # "ADD sam.hale@kent.police.uk DS Sam Hale" is read like an officer's own From line, so
     # the list shows the rank, name and force in their columns.
     person = extract_sender(Address(name=command.name or "", email=command.email), "")
-    status = BookingStatus.CONFIRMED if snapshot.places_left > 0 else BookingStatus.WAITLISTED
-    position = None if status is BookingStatus.CONFIRMED else snapshot.waitlist_length + 1
+    status, position = _next_place(snapshot)
     booking = new_booking(ref, snapshot, person, status, position)
     return Planned(
         Decision(
@@ -165,8 +170,7 @@ def plan_move(
         return f"{booking.ref} is {booking.status.value}, nothing to move"
     if booking.event_slug == target.event.slug:
         return f"{booking.ref} is already for {target.event.slug}"
-    status = BookingStatus.CONFIRMED if target.places_left > 0 else BookingStatus.WAITLISTED
-    position = None if status is BookingStatus.CONFIRMED else target.waitlist_length + 1
+    status, position = _next_place(target)
     moved = replace(
         booking, event_slug=target.event.slug, status=status, waitlist_position=position
     )
