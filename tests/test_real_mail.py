@@ -9,10 +9,11 @@ import subprocess
 import time
 from pathlib import Path
 
+from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from mailbot.store.database import connect
-from mailbot.store.tables import BookingRow
+from mailbot.store.tables import BookingRow, InboundRow
 from tests.harness import eml
 from tests.realmail import RealMailbot, officer_request
 from tests.servers.dovecot import PrivateDovecot
@@ -79,9 +80,13 @@ def test_poll_answers_over_imap_and_smtp_and_moves_the_mail(
     assert len(smtp_server.messages) == 3
 
 
-BURST = 600  # enough work that the kills land while mailbot is busy
+BURST = 600
 BURST_CAPACITY = 450
-KILL_AFTER = (0.9, 1.3, 1.6, 1.9, 2.2, 2.6, 3.0, 3.5, 4.0, 5.0)
+
+
+def _handled_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(InboundRow)).one()[0])
 
 
 def test_kill_9_at_many_points_of_a_burst_loses_and_repeats_nothing(
@@ -89,15 +94,43 @@ def test_kill_9_at_many_points_of_a_burst_loses_and_repeats_nothing(
 ) -> None:
     bot = RealMailbot(tmp_path, dovecot, imap_user, smtp_server, capacity=BURST_CAPACITY)
     bot.append(*(officer_request(i) for i in range(BURST)))
+    ledger = connect(bot.database_url)
+    # Each kill waits for progress, not for a time, so that it lands on a fast machine too:
+    # before the fetch (during start-up), after n more commits (moves go in batches, so
+    # mostly before the move), then, with a backlog of replies queued, after n more mails
+    # accepted by the server (mid-send). The handled steps are small so the burst outlasts
+    # them; the sends work through the backlog, which is larger than all of them together.
+    kill_points: list[tuple[str, float]] = [
+        ("seconds", 0.3),
+        ("handled", 10),
+        ("handled", 1),
+        ("handled", 40),
+        ("seconds", 0.8),
+        ("handled", 5),
+        ("handled", 80),
+        ("sent", 1),
+        ("sent", 40),
+        ("sent", 5),
+    ]
+
+    def progress(kind: str) -> float:
+        if kind == "handled":
+            return _handled_count(ledger)
+        if kind == "sent":
+            return len(smtp_server.messages)
+        return time.monotonic()
+
     killed = 0
-    for delay in KILL_AFTER:
+    for kind, amount in kill_points:
+        target = progress(kind) + amount
         process = bot.start("poll")
-        time.sleep(delay)
+        while process.poll() is None and progress(kind) < target:
+            time.sleep(0.005)
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
             killed += 1
         process.communicate(timeout=60)
-    assert killed >= 6, "the kills must land while mailbot is working"
+    assert killed == len(kill_points), "every kill must land while mailbot is working"
     final = bot.run("poll")
     assert final.returncode == 0, final.stderr
 
