@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import (
     Calendar,
+    Component,
     Event,
     Timezone,
     TimezoneDaylight,
@@ -69,22 +70,16 @@ def calendar_invite(
     if not local or not at or not domain:
         raise ValueError(f"organiser address {organiser_address!r} has no domain")
 
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("method", method)
-    calendar.add_component(_vtimezone(zone, starts, ends))
-
+    timezone = _vtimezone_lines(zone, starts.year - 1, ends.year + 1)
+    timed, location = _event_lines(
+        starts, ends, event.title, event.venue, zone=zone, folds=(starts.fold, ends.fold)
+    )
+    # Only these lines differ between two bookings of one event: the rest comes from caches.
     entry = Event()
     entry.add("uid", invite_uid(booking.ref, domain))
     entry.add("sequence", sequence)
     entry.add("dtstamp", stamp.astimezone(UTC))
-    entry.add("dtstart", starts)
-    entry.add("dtend", ends)
-    entry.add("summary", event.title)
-    entry.add("location", event.venue)
     entry.add("description", _description(booking, method))
-    entry.add("organizer", _address(organiser, {"CN": organiser_name.strip()}))
     attendee = {"ROLE": "REQ-PARTICIPANT", "RSVP": "FALSE"}
     if method == "REQUEST":
         # The booking is confirmed before any invite goes out: nothing is left to answer.
@@ -92,11 +87,90 @@ def calendar_invite(
     if booking.name and booking.name.strip():
         attendee["CN"] = booking.name.strip()
     entry.add("attendee", _address(booking.email.strip(), attendee))
+    # The order Calendar.to_ical writes one whole calendar in: each component's canonical
+    # properties first, then the rest alphabetically. Any other order changes the bytes.
+    return b"".join(
+        (
+            b"BEGIN:VCALENDAR\r\n",
+            _calendar_lines(method),  # VERSION, PRODID, METHOD
+            timezone,
+            b"BEGIN:VEVENT\r\n",
+            timed,  # SUMMARY, DTSTART, DTEND
+            _property_lines(entry),  # DTSTAMP, UID, SEQUENCE, ATTENDEE, DESCRIPTION
+            location,
+            _organizer_line(organiser, organiser_name.strip()),
+            _status_lines(method),  # STATUS, TRANSP
+            b"END:VEVENT\r\nEND:VCALENDAR\r\n",
+        )
+    )
+
+
+# ---- serialised fragments ----------------------------------------------------------------
+#
+# icalendar spends most of an invite's time turning properties into content lines, and all
+# but a handful of them are the same for every booking of an event. These helpers serialise
+# those once per distinct value; bytes are immutable, so a cached fragment cannot be altered
+# by a caller.
+
+
+def _property_lines(component: Component) -> bytes:
+    """The folded, CRLF-ended property lines of a component that holds properties only."""
+    assert not component.subcomponents  # nested BEGIN/END lines would be cut into pieces
+    data: bytes = component.to_ical()  # icalendar leaves to_ical's return type untyped
+    begin = f"BEGIN:{component.name}\r\n".encode()
+    end = f"END:{component.name}\r\n".encode()
+    assert data.startswith(begin) and data.endswith(end), data
+    return data[len(begin) : -len(end)]
+
+
+@lru_cache(maxsize=2)
+def _calendar_lines(method: str) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", method)
+    return _property_lines(calendar)
+
+
+@lru_cache(maxsize=2)
+def _status_lines(method: str) -> bytes:
+    entry = Event()
     entry.add("status", "CONFIRMED" if method == "REQUEST" else "CANCELLED")
     entry.add("transp", "OPAQUE")
-    calendar.add_component(entry)
-    data: bytes = calendar.to_ical()  # icalendar leaves to_ical's return type untyped
-    return data
+    return _property_lines(entry)
+
+
+@lru_cache(maxsize=64)
+def _event_lines(
+    starts: datetime,
+    ends: datetime,
+    title: str,
+    venue: str,
+    *,
+    zone: ZoneInfo,
+    folds: tuple[int, int],
+) -> tuple[bytes, bytes]:
+    """SUMMARY, DTSTART and DTEND, then LOCATION, which sorts after the per-booking lines.
+
+    `zone` and `folds` only complete the cache key: aware datetimes in two zones are equal
+    at one instant (London and Dublin in winter), and so are the two readings of a wall time
+    a clock change repeats, yet each can be written differently (TZID, or for a ZoneInfo
+    without a key the zone's abbreviation at that moment).
+    """
+    timed = Event()
+    timed.add("dtstart", starts)
+    timed.add("dtend", ends)
+    timed.add("summary", title)
+    where = Event()
+    where.add("location", venue)
+    return _property_lines(timed), _property_lines(where)
+
+
+@lru_cache(maxsize=64)
+def _organizer_line(address: str, name: str) -> bytes:
+    entry = Event()
+    entry.add("organizer", _address(address, {"CN": name}))
+    return _property_lines(entry)
 
 
 def _is_aware(moment: datetime) -> bool:
@@ -149,8 +223,15 @@ class _Change:
     onset: datetime  # naive local wall time, as an observance's DTSTART is written
 
 
-def _vtimezone(zone: ZoneInfo, starts: datetime, ends: datetime) -> Timezone:
-    years = range(starts.year - 1, ends.year + 2)
+@lru_cache(maxsize=64)
+def _vtimezone_lines(zone: ZoneInfo, first_year: int, last_year: int) -> bytes:
+    """The whole VTIMEZONE block, BEGIN and END lines included."""
+    data: bytes = _vtimezone(zone, first_year, last_year).to_ical()
+    return data
+
+
+def _vtimezone(zone: ZoneInfo, first_year: int, last_year: int) -> Timezone:
+    years = range(first_year, last_year + 1)
     per_year = [_changes(zone, year) for year in years]
     rules = {tuple(_rule(change) for change in changes) for changes in per_year}
     if len(rules) == 1 and len(per_year[0]) == 2:

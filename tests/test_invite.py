@@ -345,6 +345,88 @@ def test_lines_end_in_crlf_and_fit_75_octets() -> None:
     assert str(parsed["SUMMARY"]) == event.title
 
 
+# ---- parts shared between invites -----------------------------------------------------------
+#
+# The lines an event's invites have in common are serialised once and spliced around each
+# booking's own lines; these tests catch a splice out of order or a part reused for the
+# wrong event.
+
+
+@pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
+@pytest.mark.parametrize(
+    "event",
+    [
+        FORUM,
+        on(10, 6),
+        on(10, 1, ZoneInfo("Asia/Kolkata")),
+        on(10, 7, ZoneInfo("Australia/Sydney")),
+    ],
+    ids=["london-winter", "london-summer", "kolkata", "sydney"],
+)
+def test_icalendar_writes_back_the_same_bytes(
+    event: EventInfo, method: Literal["REQUEST", "CANCEL"]
+) -> None:
+    # icalendar writes properties in its own order and folds and escapes them its own way,
+    # so a misplaced or mangled fragment comes back different.
+    booking = replace(SIAN, name="Seán Ó Súilleabháin; DS: Unit 4, Lancashire Constabulary")
+    data = invite(method, booking=booking, event=event, sequence=2)
+    assert Calendar.from_ical(data).to_ical() == data
+
+
+def test_each_booking_of_one_event_gets_one_whole_calendar() -> None:
+    for booking in (SIAN, NIAMH, SIAN):
+        data = invite(booking=booking)
+        assert data.count(b"BEGIN:VCALENDAR\r\n") == data.count(b"END:VCALENDAR\r\n") == 1
+        calendar, event = parse(data)
+        assert len(calendar.timezones) == 1
+        assert len(calendar.subcomponents) == 2
+        assert str(event["UID"]) == invite_uid(booking.ref, "uni.example.ac.uk")
+        assert str(event["ATTENDEE"]) == f"mailto:{booking.email}"
+        assert param(event["ATTENDEE"], "CN") == booking.name
+        assert event.decoded("DTSTART") == FORUM.starts_at
+        assert event.decoded("DTEND") == FORUM.ends_at
+        assert param(event["ORGANIZER"], "CN") == ORGANISER_NAME
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        # Equal datetimes to the forum's (both zones are at +00:00 in January): a cache
+        # keyed on the times alone would hand back London's lines.
+        on(10, 1, ZoneInfo("Europe/Dublin")),
+        replace(
+            FORUM,
+            title="Second forum; Sydney, NSW",
+            venue="Harbour Room, Sydney",
+            starts_at=datetime(2027, 3, 11, 10, 0, tzinfo=ZoneInfo("Australia/Sydney")),
+            ends_at=datetime(2027, 3, 11, 16, 0, tzinfo=ZoneInfo("Australia/Sydney")),
+        ),
+        replace(
+            FORUM,
+            starts_at=datetime(2090, 3, 10, 11, 0, tzinfo=LONDON),
+            ends_at=datetime(2090, 3, 10, 15, 45, tzinfo=LONDON),
+        ),
+    ],
+    ids=["dublin-same-instant", "sydney-other-text", "london-other-years"],
+)
+def test_another_event_does_not_reuse_the_first_events_lines(other: EventInfo) -> None:
+    first = on(10, 1)
+    before = invite(event=first)
+    calendar, event = parse(invite(event=other))
+    key = str(other.starts_at.tzinfo)
+    (component,) = calendar.timezones
+    assert str(component["TZID"]) == key
+    assert param(event["DTSTART"], "TZID") == key
+    assert event.decoded("DTSTART").replace(tzinfo=None) == other.starts_at.replace(tzinfo=None)
+    assert event.decoded("DTEND").replace(tzinfo=None) == other.ends_at.replace(tzinfo=None)
+    assert str(event["SUMMARY"]) == other.title
+    assert str(event["LOCATION"]) == other.venue
+    # The observances start the year before the event, whatever year an earlier invite had.
+    for observance in component.subcomponents:
+        assert observance.decoded("DTSTART").year == other.starts_at.year - 1
+    assert invite(event=first) == before
+
+
 # ---- refusals --------------------------------------------------------------------------------
 
 
