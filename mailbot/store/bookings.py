@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +38,7 @@ from mailbot.store.tables import (
     OutboxRow,
     QuestionRow,
 )
+from mailbot.store.writer_lock import WriterLock
 
 SYSTEM_ACTOR = "system"
 _WAITLIST_HEAD = 2  # enough to promote someone other than the canceller
@@ -387,18 +388,19 @@ class Store:
     def __init__(self, engine: Engine, *, serialise: bool = True) -> None:
         self.engine = engine
         self.serialise = serialise
-        self._writer = threading.RLock()
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        on_file = database not in (None, "", ":memory:")
+        self._writer = WriterLock(Path(database) if database and on_file else None)
         self._queue_writers = serialise and engine.dialect.name == "sqlite"
 
     @contextmanager
     def one_writer(self) -> Iterator[None]:
-        """On SQLite, where every transaction takes the database's write lock, this
-        process's threads queue for it here. SQLite's own busy handler would make them
-        sleep and poll in steps of up to 100 ms. Other processes still wait in SQLite."""
+        """On SQLite, where every transaction takes the database's write lock, writers of
+        this process and of others queue for it here (see writer_lock)."""
         if not self._queue_writers:
             yield
             return
-        with self._writer:
+        with self._writer.held():
             yield
 
     @contextmanager
