@@ -17,6 +17,7 @@ from mailbot.classify import OwnIdentity, classify
 from mailbot.classify.body import readable_part
 from mailbot.classify.bounce import Bounce, bounce_report
 from mailbot.commands import looks_like_commands
+from mailbot.courier import Courier
 from mailbot.decide import decide, expire_offer
 from mailbot.delivery import DeliverySummary, deliver_pending
 from mailbot.domain import (
@@ -105,6 +106,7 @@ class Mailbot:
         make_ref: Callable[[], str] = random_ref,
         make_token: Callable[[], str] = lambda: secrets.token_hex(12),
         deliver_every_seconds: float = 1.0,
+        courier: Courier | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -117,6 +119,8 @@ class Mailbot:
         # Sending waits while one message is handled at a time: a second between drains
         # costs nothing in throughput and lets replies go out while a backlog is being read.
         self.deliver_every_seconds = deliver_every_seconds
+        # Given, a poll's replies are sent by it, alongside the handling, instead.
+        self.courier = courier
         self.outbox = Outbox(store)
         self._quiet_polls = 0
 
@@ -128,6 +132,8 @@ class Mailbot:
 
     def close(self) -> None:
         """Close the mail edges (connections, folders); the store needs no closing."""
+        if self.courier is not None:
+            self.courier.finish(hurry=True)
         self.source.close()
         self.sink.close()
 
@@ -145,6 +151,24 @@ class Mailbot:
         started = self.clock()
         summary = PollSummary()
         summary.results.update(self.expire_offers())
+        if self.courier is None:
+            handled = self._handle_and_deliver_now_and_then(summary, on_message, should_stop)
+        else:
+            handled = self._handle_beside_courier(self.courier, summary, on_message, should_stop)
+        if summary.handled or summary.delivery.sent or self._quiet_polls % _QUIET_RECORD == 0:
+            # A quiet poll is recorded now and then, not every few seconds for months.
+            self.store.record_run("poll", started, handled, summary.line())
+            self.store.record_run("delivery", handled, self.clock(), _delivery_line(summary))
+        self._quiet_polls = 0 if summary.handled else self._quiet_polls + 1
+        return summary
+
+    def _handle_and_deliver_now_and_then(
+        self,
+        summary: PollSummary,
+        on_message: Callable[[str], None] | None,
+        should_stop: Callable[[], bool],
+    ) -> datetime:
+        """Returns when the handling ended."""
         last_drain = time.monotonic()
 
         def deliver_if_due() -> None:
@@ -158,12 +182,26 @@ class Mailbot:
         summary.results.update(self.handle_inbox(on_message, should_stop, deliver_if_due))
         handled = self.clock()
         summary.delivery += self.deliver()
-        if summary.handled or summary.delivery.sent or self._quiet_polls % _QUIET_RECORD == 0:
-            # A quiet poll is recorded now and then, not every few seconds for months.
-            self.store.record_run("poll", started, handled, summary.line())
-            self.store.record_run("delivery", handled, self.clock(), _delivery_line(summary))
-        self._quiet_polls = 0 if summary.handled else self._quiet_polls + 1
-        return summary
+        return handled
+
+    def _handle_beside_courier(
+        self,
+        courier: Courier,
+        summary: PollSummary,
+        on_message: Callable[[str], None] | None,
+        should_stop: Callable[[], bool],
+    ) -> datetime:
+        """Returns when the handling ended."""
+        try:
+            summary.results.update(self.handle_inbox(on_message, should_stop, courier.nudge))
+        except BaseException:
+            courier.finish(hurry=True)
+            raise
+        handled = self.clock()
+        sent = courier.finish()
+        # Without a summary (nothing handled, or the courier died) this process sends.
+        summary.delivery += sent if sent is not None else self.deliver()
+        return handled
 
     def expire_offers(self) -> Counter[str]:
         """Offers not taken up in time lapse, and each place is offered to the next person."""

@@ -156,7 +156,7 @@ def poll(config: ConfigOption = None) -> None:
 
     with _exit_codes():
         settings = _settings(config)
-        with build_mailbot(settings) as bot:
+        with build_mailbot(settings, send_alongside=True) as bot:
             if out.is_terminal:
                 with Progress(
                     SpinnerColumn(),

@@ -38,15 +38,26 @@ class DeliverySummary:
 
 
 def deliver_pending(
-    outbox: Outbox, sink: MailSink, clock: Callable[[], datetime]
+    outbox: Outbox,
+    sink: MailSink,
+    clock: Callable[[], datetime],
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> DeliverySummary:
     """Send every due mail. A mail the server turns away for now waits with backoff; when the
     server itself is unavailable, or sending cannot work at all, the drain stops and
-    everything stays queued for the next run."""
+    everything stays queued for the next run.
+
+    `should_stop` is asked before each mail; when it says so, the mails claimed but not yet
+    tried are given back at once instead of waiting out the claim's lease.
+    """
     requeued = outbox.requeue_abandoned(clock())
     sent = deferred = failed = 0
     while batch := outbox.claim(clock()):
         for index, claimed in enumerate(batch):
+            if should_stop():
+                for untried in batch[index:]:
+                    outbox.release(untried, clock(), "delivery stopped before this mail")
+                return DeliverySummary(sent, deferred, failed, requeued, stopped_by="stopped")
             try:
                 sink.deliver(claimed.sender, [claimed.recipient], claimed.data)
             except PermanentDeliveryError as exc:

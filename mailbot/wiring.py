@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from mailbot.app import Mailbot, PipelineSettings
+from mailbot.app import Mailbot, PipelineSettings, utc_now
 from mailbot.classify import OwnIdentity
 from mailbot.config import Settings
+from mailbot.courier import ProcessCourier
 from mailbot.mail.base import MailSink, MailSource
 from mailbot.mail.imap import ImapSource
 from mailbot.mail.maildir import MaildirSink, MaildirSource
@@ -12,7 +13,7 @@ from mailbot.mail.smtp import SmtpSink
 from mailbot.oauth import OAuth2Settings, TokenSource
 from mailbot.render import Sender, make_environment
 from mailbot.store.bookings import Store
-from mailbot.store.database import connect
+from mailbot.store.database import connect, open_engine
 
 
 def pipeline_settings(settings: Settings) -> PipelineSettings:
@@ -106,13 +107,28 @@ def open_sink(settings: Settings, tokens: TokenSource | None = None) -> MailSink
     )
 
 
-def build_mailbot(settings: Settings) -> Mailbot:
-    """Everything `mailbot poll` needs, opened and ready; the caller closes the edges."""
+def build_mailbot(settings: Settings, *, send_alongside: bool = False) -> Mailbot:
+    """Everything `mailbot poll` needs, opened and ready; the caller closes the edges.
+
+    `send_alongside`: a poll's replies are sent by a child process while the inbox is
+    read (see courier). Only for a process with no other threads at work: the child is
+    forked, and a lock held by another thread at that moment would stay held in it.
+    """
     tokens = token_source(settings)
+    courier = None
+    if send_alongside:
+        # The schema is already current: the child only needs its own connections.
+        url = settings.database_url()
+        courier = ProcessCourier(
+            open_store=lambda: Store(open_engine(url)),
+            open_sink=lambda: open_sink(settings, tokens),
+            clock=utc_now,
+        )
     return Mailbot(
         pipeline_settings(settings),
         store=open_store(settings),
         source=open_source(settings, tokens),
         sink=open_sink(settings, tokens),
         templates=make_environment(),
+        courier=courier,
     )
