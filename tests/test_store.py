@@ -11,13 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 
 from mailbot.app import Mailbot
 from mailbot.render import make_environment
 from mailbot.store.bookings import Store
-from mailbot.store.database import alembic_config, connect, open_engine, schema_is_current
+from mailbot.store.database import (
+    SCHEMA_HEAD,
+    alembic_config,
+    connect,
+    open_engine,
+    schema_is_current,
+)
 from mailbot.store.outbox import QUEUED, SENDING, Outbox, retry_delay
 from mailbot.store.tables import OutboxRow
 from mailbot.wiring import open_sink, open_source, pipeline_settings
@@ -35,6 +42,13 @@ def test_migrations_create_the_schema_and_are_safe_to_rerun(database_url: str) -
     assert {"event", "booking", "inbound", "outbox", "audit", "inbound_failure"} <= tables
     connect(database_url)  # a second start must not fail or change anything
     assert schema_is_current(engine)
+
+
+def test_the_recorded_head_is_the_newest_migration_so_none_is_ever_skipped() -> None:
+    # A database at SCHEMA_HEAD opens without running alembic: were a newer migration
+    # added without moving SCHEMA_HEAD on, databases at the old head would never get it.
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert scripts.get_current_head() == SCHEMA_HEAD
 
 
 def test_the_same_conversation_gives_the_same_result_on_both_databases(
