@@ -308,15 +308,15 @@ def _from_signature(signature: _Signature) -> _Found:
     # Names are looked for near the top only: lower down sit departments and addresses,
     # which the word lists cannot all rule out. A lone first name counts only on the
     # first line, where "Kind regards,\nTom" puts it.
-    for index, line in enumerate(signature.lines[:_NAME_LINES]):
-        entries += [(person, index == 0) for person in _persons([line])]
+    # Each line is read once; the three readings below differ only in which lines count.
+    per_line = [list(_persons([line])) for line in signature.lines]
+    for index, persons in enumerate(per_line[:_NAME_LINES]):
+        entries += [(person, index == 0) for person in persons]
     near_top = _collect(entries)
-    anywhere = _collect((person, False) for person in _persons(signature.lines))
+    everyone = [person for persons in per_line for person in persons]
+    anywhere = _collect((person, False) for person in everyone)
     # A full name written next to a rank ("DC 1234 Jane Smith") is trusted wherever it is.
-    strong = next(
-        (p.name for p in _persons(signature.lines) if p.tokens >= 2 and (p.rank or p.role)),
-        None,
-    )
+    strong = next((p.name for p in everyone if p.tokens >= 2 and (p.rank or p.role)), None)
     return _Found(
         strong or near_top.full_name,
         near_top.short_name,
