@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Engine,
     Executable,
     func,
@@ -87,18 +88,35 @@ class Transaction:
     """One unit of work. On SQLite the whole database is write-locked (BEGIN IMMEDIATE);
     on PostgreSQL `lock_event` takes the event row's lock before anything is counted."""
 
-    def __init__(self, session: Session, *, serialise: bool = True) -> None:
-        self.session = session
+    def __init__(self, connection: Connection, *, serialise: bool = True) -> None:
+        self.connection = connection
         self.serialise = serialise  # False only in the concurrency test's control run
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """An ORM session inside this transaction, made when first asked for: a booking
+        request needs only Core statements, and a session costs more than several of them."""
+        if self._session is None:
+            self._session = Session(bind=self.connection, expire_on_commit=False)
+        return self._session
+
+    def flush(self) -> None:
+        """Write out pending ORM changes, so that a Core statement or the commit sees them."""
+        session = self._session
+        if session is not None and (session.new or session.dirty or session.deleted):
+            session.flush()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
 
     def _core(
         self, statement: Executable, values: dict[str, Any] | list[dict[str, Any]] | None = None
     ) -> Any:
-        """Run a Core statement in this transaction, after writing out pending ORM changes
-        so that it sees them."""
-        if self.session.new or self.session.dirty or self.session.deleted:
-            self.session.flush()
-        return self.session.connection().execute(statement, values or {})
+        """Run a Core statement in this transaction, after pending ORM changes."""
+        self.flush()
+        return self.connection.execute(statement, values or {})
 
     def already_handled(self, source_key: str, message_id: str | None) -> str | None:
         """The disposition the ledger records for this message (by source key or by
@@ -163,7 +181,8 @@ class Transaction:
     def _locked_places(self, slug: str) -> int:
         """The event's places, read with its row locked (PostgreSQL) so that bookings for
         it are counted one transaction at a time."""
-        capacity, override = self._core(q.event_places(slug, lock=self.serialise)).one()
+        places = q.event_places(lock=self.serialise)
+        capacity, override = self._core(places, {"slug": slug}).one()
         return int(capacity if override is None else override)
 
     def _with_position(self, row: BookingRow | Row[Any]) -> BookingView:
@@ -405,12 +424,13 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        with (
-            self.one_writer(),
-            Session(self.engine, expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            yield Transaction(session, serialise=self.serialise)
+        with self.one_writer(), self.engine.begin() as connection:
+            tx = Transaction(connection, serialise=self.serialise)
+            try:
+                yield tx
+                tx.flush()
+            finally:
+                tx.close()
 
     def sync_events(self, events: Sequence[EventInfo]) -> None:
         """Make the event table match the configuration (new events added, details updated)."""

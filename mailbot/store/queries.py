@@ -104,11 +104,16 @@ AHEAD_IN_WAITLIST = select(func.count()).where(
 )
 
 
-def event_places(slug: str, *, lock: bool) -> Select[Any]:
+_EVENT_PLACES = select(_EVENT.c.capacity, _EVENT.c.capacity_override).where(
+    _EVENT.c.slug == bindparam("slug")
+)
+_EVENT_PLACES_LOCKED = _EVENT_PLACES.with_for_update()
+
+
+def event_places(*, lock: bool) -> Select[Any]:
     """The event's capacity and the organiser's override, its row locked when `lock`
     (PostgreSQL; SQLite's BEGIN IMMEDIATE has locked everything already)."""
-    statement = select(_EVENT.c.capacity, _EVENT.c.capacity_override).where(_EVENT.c.slug == slug)
-    return statement.with_for_update() if lock else statement
+    return _EVENT_PLACES_LOCKED if lock else _EVENT_PLACES
 
 
 def bookings_of(slug: str, emails: Sequence[str]) -> Select[Any]:
