@@ -1,0 +1,276 @@
+"""WriterLock: one writer at a time on an SQLite database, across threads and processes, and
+never kept on behalf of a process that has died."""
+
+from __future__ import annotations
+
+import fcntl
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from multiprocessing.synchronize import Event as ProcessEvent
+from pathlib import Path
+
+import pytest
+
+from mailbot.store.bookings import Store
+from mailbot.store.database import connect
+from mailbot.store.writer_lock import WriterLock
+
+FORK = multiprocessing.get_context("fork")
+PATIENCE = 30.0  # for what must happen: generous, the machine may be busy
+GRACE = 0.5  # for what must not happen: how long it is given to happen all the same
+
+
+def lock_file(database: Path) -> Path:
+    return database.with_name(database.name + ".lock")
+
+
+def held_elsewhere(database: Path) -> bool:
+    """Whether some open file other than this probe's holds the lock right now."""
+    with open(lock_file(database), "ab") as probe:
+        try:
+            fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(probe.fileno(), fcntl.LOCK_UN)
+        return False
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = PATIENCE) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (whoever adopted an orphan may be slow to reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _take_in_child(
+    database: Path, asking: ProcessEvent, taken: ProcessEvent, let_go: ProcessEvent
+) -> None:
+    lock = WriterLock(database)
+    asking.set()
+    with lock.held():
+        taken.set()
+        let_go.wait(PATIENCE)
+
+
+class OtherProcess:
+    """A forked process with a WriterLock of its own on the same database, taking it once."""
+
+    def __init__(self, database: Path) -> None:
+        self.asking, self.taken, self.let_go = FORK.Event(), FORK.Event(), FORK.Event()
+        self._process = FORK.Process(
+            target=_take_in_child,
+            args=(database, self.asking, self.taken, self.let_go),
+            daemon=True,
+        )
+
+    def start(self) -> None:
+        self._process.start()
+        assert self.asking.wait(PATIENCE), "the other process never started"
+
+    def stop(self) -> None:
+        self.let_go.set()
+        self._process.join(PATIENCE)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
+class OtherThread:
+    """A thread of this process taking the same WriterLock once."""
+
+    def __init__(self, lock: WriterLock) -> None:
+        self.taken, self.let_go = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._take, args=(lock,), daemon=True)
+
+    def _take(self, lock: WriterLock) -> None:
+        with lock.held():
+            self.taken.set()
+            self.let_go.wait(PATIENCE)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.let_go.set()
+        self._thread.join(PATIENCE)
+
+
+@contextmanager
+def other_process(database: Path) -> Iterator[OtherProcess]:
+    other = OtherProcess(database)
+    try:
+        yield other
+    finally:
+        other.stop()
+
+
+@contextmanager
+def other_thread(lock: WriterLock) -> Iterator[OtherThread]:
+    other = OtherThread(lock)
+    try:
+        yield other
+    finally:
+        other.stop()
+
+
+def test_another_process_waits_while_the_lock_is_held_and_gets_it_once_released(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "mailbot.db"
+    lock = WriterLock(database)
+    with other_process(database) as other:
+        with lock.held():
+            other.start()
+            assert not other.taken.wait(GRACE), "another process wrote while this one held it"
+        assert other.taken.wait(PATIENCE), "the other process never got the released lock"
+
+        # And the other way round: this process now waits for the other one.
+        with other_thread(lock) as here:
+            here.start()
+            assert not here.taken.wait(GRACE), "took the lock while another process held it"
+            other.let_go.set()
+            assert here.taken.wait(PATIENCE), "never got the lock the other process released"
+
+
+def test_the_lock_is_reentrant_in_a_thread_and_a_second_thread_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "mailbot.db"
+    lock = WriterLock(database)
+
+    nested = threading.Event()
+
+    def twice() -> None:
+        with lock.held(), lock.held():
+            nested.set()
+
+    # In a thread of its own, so that a lock that is not re-entrant fails here, not hangs.
+    thread = threading.Thread(target=twice, daemon=True)
+    thread.start()
+    assert nested.wait(PATIENCE), "a thread holding the lock blocked on taking it again"
+    thread.join(PATIENCE)
+
+    with other_thread(lock) as second, other_process(database) as other:
+        with lock.held():
+            with lock.held():
+                pass
+            # Leaving the inner block must not let anyone in: the outer one still holds it.
+            second.start()
+            other.start()
+            assert not second.taken.wait(GRACE), "a second thread got in beside the holder"
+            assert not other.taken.is_set(), "another process got in beside the holder"
+        assert wait_until(lambda: second.taken.is_set() or other.taken.is_set())
+        # One at a time: whichever got it first keeps the other waiting.
+        first, last = (second, other) if second.taken.is_set() else (other, second)
+        assert not last.taken.wait(GRACE), "both took the lock at once"
+        first.let_go.set()
+        assert last.taken.wait(PATIENCE), "the second waiter never got the lock"
+
+
+PARENT_THAT_FORKS = """\
+import os, sys
+from pathlib import Path
+from mailbot.store.writer_lock import WriterLock
+
+database, report = Path(sys.argv[1]), Path(sys.argv[2])
+with WriterLock(database).held():
+    child = os.fork()
+    if child == 0:
+        sys.stdin.read()  # lives on, after its parent, until the test closes stdin
+        os._exit(0)
+    report.with_suffix(".part").write_text(str(child))
+    report.with_suffix(".part").rename(report)
+    sys.stdin.read()  # holds the lock until it is killed
+"""
+
+TAKE_ONCE = """\
+import sys
+from pathlib import Path
+from mailbot.store.writer_lock import WriterLock
+
+with WriterLock(Path(sys.argv[1])).held():
+    print("taken", flush=True)
+"""
+
+
+def test_a_killed_holders_lock_is_not_kept_alive_by_the_child_it_forked(tmp_path: Path) -> None:
+    # The delivery process is forked from `mailbot poll`; were it to keep its parent's lock
+    # file open, a poll killed in the middle of a write would leave every writer of the
+    # database waiting, for as long as the orphaned child lived.
+    database = tmp_path / "mailbot.db"
+    report = tmp_path / "child.pid"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT_THAT_FORKS, str(database), str(report)],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    child = None
+    try:
+        assert wait_until(report.exists), "the parent never forked"
+        child = int(report.read_text())
+        assert held_elsewhere(database), "the parent does not hold the lock"
+
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(PATIENCE)
+        assert running(child), "the child must outlive its parent for this test to mean anything"
+
+        try:
+            third = subprocess.run(
+                [sys.executable, "-c", TAKE_ONCE, str(database)],
+                capture_output=True,
+                text=True,
+                timeout=PATIENCE,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail("the dead parent's lock is still held: its child kept the lock file open")
+        assert third.returncode == 0, third.stderr
+        assert third.stdout == "taken\n"
+        assert running(child)
+    finally:
+        if parent.stdin is not None:
+            parent.stdin.close()  # the child reads end-of-file and exits
+        with suppress(ProcessLookupError):
+            parent.kill()
+        parent.wait(PATIENCE)
+        if child is not None and not wait_until(lambda: not running(child), timeout=5):
+            with suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+
+
+def test_an_in_memory_database_is_locked_between_threads_without_creating_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    lock = WriterLock(None)
+    with other_thread(lock) as second:
+        with lock.held(), lock.held():
+            second.start()
+            assert not second.taken.wait(GRACE), "a second thread got in beside the holder"
+        assert second.taken.wait(PATIENCE)
+
+    # The store on an in-memory database writes through the same lock.
+    store = Store(connect("sqlite:///:memory:"))
+    moment = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    store.record_run("poll", moment, moment, "handled 0")
+    assert store.claim_job("digest", spacing=timedelta(hours=1), now=moment)
+
+    assert list(tmp_path.iterdir()) == []
