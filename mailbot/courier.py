@@ -93,6 +93,11 @@ class ProcessCourier:
             summary = pipe.recv()
         except (EOFError, OSError):
             log.warning("the delivery process ended early; this process sends instead")
+        except BaseException:
+            # Ctrl-C while the last mails go out: stop between two of them, as handling does.
+            hurry_event.set()
+            hurry = True
+            raise
         finally:
             pipe.close()
             child.join(_HURRIED_JOIN_SECONDS if hurry else None)
@@ -142,13 +147,14 @@ def _deliver_when_nudged(
         summary = DeliverySummary()
         while True:
             finishing = _next_instruction(pipe)
+            if os.getppid() != parts.parent:
+                return
             # A server found unavailable is tried again only at the end, as in-process.
-            if finishing or summary.stopped_by is None:
+            if not hurry.is_set() and (finishing or summary.stopped_by is None):
                 summary += deliver_pending(outbox, sink, parts.clock, should_stop)
             if finishing:
-                pipe.send(summary)
-                return
-            if should_stop():
+                with contextlib.suppress(OSError):  # the parent may have stopped listening
+                    pipe.send(summary)
                 return
     except EOFError:
         return  # the parent has gone; the next run re-queues anything left claimed

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -35,34 +35,16 @@ from mailbot.store.outbox import Outbox
 from mailbot.store.tables import OutboxRow
 from mailbot.wiring import build_mailbot
 from tests.harness import CONFIG, Workspace
+from tests.processes import PATIENCE, running, wait_until
 from tests.realmail import made_up_name, officer_request
 from tests.servers.smtp import LoopbackSmtpServer, RecordingHandler
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 BOOKINGS = "bookings@example.ac.uk"
-PATIENCE = 30.0  # for what must happen: generous, the machine may be busy
 
 
 def clock() -> datetime:
     return T0
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = PATIENCE) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
-
-
-def running(pid: int) -> bool:
-    """Alive and not a zombie (whoever adopted an orphan may be slow to reap it)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def open_store(tmp_path: Path) -> Store:
@@ -432,3 +414,48 @@ def test_an_unavailable_server_pauses_the_courier_and_every_reply_stays_queued(
     smtp_server.start()
     assert deliver_here(store, smtp_server) == 30
     assert received(smtp_server) == Counter(dict.fromkeys(queued, 1))
+
+
+def test_a_hurried_finish_still_says_what_was_sent(
+    tmp_path: Path, holding_server: LoopbackSmtpServer
+) -> None:
+    store = open_store(tmp_path)
+    queue_replies(store, 200)
+    courier = ChildParts(tmp_path, holding_server).courier()
+    courier.nudge()
+    assert holding(holding_server).holding.wait(PATIENCE)
+    threading.Timer(0.3, holding(holding_server).release.set).start()
+    summary = courier.finish(hurry=True)
+    assert summary is not None, "the child's summary of a hurried stop was lost"
+    assert (
+        summary.sent
+        == outbox_states(store).get("sent", 0)
+        == sum(received(holding_server).values())
+    )
+
+
+def test_ctrl_c_during_the_last_sends_of_a_poll_stops_it_between_two_mails(
+    tmp_path: Path, holding_server: LoopbackSmtpServer
+) -> None:
+    ws = smtp_workspace(tmp_path, holding_server, capacity=100)
+    store = Store(connect(ws.settings.database_url()))
+    queue_replies(store, 200)  # a backlog, as an outage leaves
+    ws.deliver(officer_request(1))
+    poll = subprocess.Popen(
+        [sys.executable, "-m", "mailbot", "poll", "--config", str(ws.config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holding(holding_server).holding.wait(PATIENCE)
+        assert wait_until(lambda: ws.folder_count("Processed") == 1)  # the inbox is done
+        poll.send_signal(signal.SIGINT)
+        holding(holding_server).release.set()
+        _out, err = poll.communicate(timeout=120)
+    finally:
+        poll.kill()
+    states = outbox_states(store)
+    assert "sending" not in states
+    assert states.get("queued", 0) >= 100, f"Ctrl-C was ignored until the queue was sent: {states}"
+    assert "delivery process failed" not in err

@@ -10,8 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Event as ProcessEvent
@@ -22,9 +21,9 @@ import pytest
 from mailbot.store.bookings import Store
 from mailbot.store.database import connect
 from mailbot.store.writer_lock import WriterLock
+from tests.processes import PATIENCE, running, wait_until
 
 FORK = multiprocessing.get_context("fork")
-PATIENCE = 30.0  # for what must happen: generous, the machine may be busy
 GRACE = 0.5  # for what must not happen: how long it is given to happen all the same
 
 
@@ -41,24 +40,6 @@ def held_elsewhere(database: Path) -> bool:
             return True
         fcntl.flock(probe.fileno(), fcntl.LOCK_UN)
         return False
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = PATIENCE) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
-
-
-def running(pid: int) -> bool:
-    """Alive and not a zombie (whoever adopted an orphan may be slow to reap it)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _take_in_child(
@@ -274,3 +255,36 @@ def test_an_in_memory_database_is_locked_between_threads_without_creating_a_file
     assert store.claim_job("digest", spacing=timedelta(hours=1), now=moment)
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_child_forked_inside_the_lock_still_locks_out_other_processes_after_leaving_it(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "mailbot.db"
+    lock = WriterLock(database)
+    read, write = os.pipe()
+    with lock.held():
+        child = os.fork()
+    if child == 0:  # leaves the block it was forked in, then writes under the lock
+        try:
+            with lock.held():
+                os.write(write, b"1" if held_elsewhere(database) else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(read, 1) == b"1", "the child's later held() took no file lock at all"
+
+
+def test_a_holder_that_never_lets_go_is_waited_for_only_as_long_as_sqlite_would(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A stopped or hung process must not hold every other writer up for ever: after the
+    # patience runs out, the writer goes on to SQLite's own lock, which reports it.
+    database = tmp_path / "mailbot.db"
+    impatient = WriterLock(database, patience=0.2)
+    with other_process(database) as other:
+        other.start()
+        assert other.taken.wait(PATIENCE)
+        with impatient.held():
+            assert held_elsewhere(database), "went on only because the holder had let go"
+    assert "has been writing to" in caplog.text and "mailbot.db" in caplog.text

@@ -1,47 +1,56 @@
 """One writer at a time on an SQLite database, across this process's threads and across
-processes, queued in the kernel instead of in SQLite's busy handler.
+processes, queued here instead of in SQLite's busy handler.
 
 Every transaction on SQLite takes the database's write lock (BEGIN IMMEDIATE). A writer
-that finds it taken waits in SQLite's busy handler, which sleeps and polls in steps of up to
-100 ms. Waiting here instead (a thread lock, then `flock` on a file beside the database)
-wakes the next writer as soon as the lock is free. SQLite's own lock still decides; this
-one only orders the queue, so a process that does not take it is merely slower, never wrong.
+that finds it taken waits in SQLite's busy handler, which sleeps in steps of up to 100 ms.
+Waiting here instead (a thread lock, then `flock` on a file beside the database, tried in
+steps of a fraction of a millisecond) hands the lock on about as soon as it is free. SQLite's
+own lock still decides; this one only orders the queue, so a process that does not take it,
+or gives up waiting for it, is merely slower, never wrong.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
+import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+log = logging.getLogger("mailbot.store")
+
+_FIRST_PAUSE = 0.00002
+_LONGEST_PAUSE = 0.001
+# As long as SQLite's busy timeout: past it, a stuck holder is left for SQLite to report.
+_PATIENCE_SECONDS = 30.0
+
 
 class WriterLock:
-    """Re-entrant within a thread. A forked child drops what it inherited: an `flock` belongs
-    to the open file, so a child holding its parent's descriptor would keep the parent's
-    lock alive after the parent died, and every writer would then wait forever."""
+    """Re-entrant within a thread.
 
-    def __init__(self, database: Path | None) -> None:
+    A forked child drops what it inherited (see `_forget_inherited`): an `flock` belongs to
+    the open file, so a child keeping its parent's descriptor would keep the parent's lock
+    alive after the parent died, and every other writer would wait for it in vain.
+    """
+
+    def __init__(self, database: Path | None, *, patience: float = _PATIENCE_SECONDS) -> None:
         self._path = None if database is None else database.with_name(database.name + ".lock")
+        self._patience = patience
         self._threads = threading.RLock()
         self._depth = 0
         self._file: IO[bytes] | None = None
-        os.register_at_fork(after_in_child=_forget_in_child(weakref.ref(self)))
-
-    def _forget_inherited(self) -> None:
-        if self._file is not None:
-            self._file.close()  # closing our copy leaves the parent's lock to the parent
-        self._file = None
-        self._depth = 0
-        self._threads = threading.RLock()  # another thread may have held it at the fork
+        self._file_locked = False
+        _ALL_LOCKS.add(self)
 
     @contextmanager
     def held(self) -> Iterator[None]:
         with self._threads:
+            entered_by = os.getpid()
             outermost = self._depth == 0
             if outermost:
                 self._lock_file()
@@ -49,26 +58,58 @@ class WriterLock:
             try:
                 yield
             finally:
-                self._depth -= 1
-                if outermost:
-                    self._unlock_file()
+                # A child forked inside this block has already forgotten it: only the
+                # process that entered has anything to undo.
+                if os.getpid() == entered_by:
+                    self._depth -= 1
+                    if outermost:
+                        self._unlock_file()
 
     def _lock_file(self) -> None:
         if self._path is None:
             return
         if self._file is None:
             self._file = open(self._path, "ab")  # noqa: SIM115 - kept open for the process's life
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+        deadline = time.monotonic() + self._patience
+        pause = _FIRST_PAUSE
+        while True:
+            try:
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    log.warning(
+                        "another process has been writing to %s for %.0f s; "
+                        "waiting in SQLite's own lock instead",
+                        self._path.with_suffix(""),
+                        self._patience,
+                    )
+                    return
+                time.sleep(pause)
+                pause = min(pause * 2, _LONGEST_PAUSE)
+            else:
+                self._file_locked = True
+                return
 
     def _unlock_file(self) -> None:
-        if self._file is not None:
+        if self._file is not None and self._file_locked:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file_locked = False
+
+    def _forget_inherited(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing our copy leaves the parent's lock to the parent
+        self._file = None
+        self._file_locked = False
+        self._depth = 0
+        self._threads = threading.RLock()  # another thread may have held it at the fork
 
 
-def _forget_in_child(lock: weakref.ref[WriterLock]) -> Callable[[], None]:
-    def forget() -> None:
-        alive = lock()
-        if alive is not None:
-            alive._forget_inherited()
+_ALL_LOCKS: weakref.WeakSet[WriterLock] = weakref.WeakSet()
 
-    return forget
+
+def _forget_all_in_child() -> None:
+    for lock in list(_ALL_LOCKS):
+        lock._forget_inherited()
+
+
+os.register_at_fork(after_in_child=_forget_all_in_child)
