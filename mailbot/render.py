@@ -131,6 +131,9 @@ def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Templates are installed with mailbot and do not change while it runs: without
+        # this, every mail would look at each template file's modification time again.
+        auto_reload=False,
     )
     env.filters["long_date"] = long_date
     env.filters["time_range"] = time_range
