@@ -71,9 +71,9 @@ def floor_send(port: int, replies: list[bytes]) -> float:
 @dataclass(frozen=True)
 class PollRun:
     elapsed: float  # wall-clock seconds
-    cpu: float  # CPU seconds (user + system) of the mailbot process
+    cpu: float  # CPU seconds (user + system) of the mailbot process and its delivery process
     server_cpu: float  # CPU seconds of this process meanwhile: the SMTP server's work
-    peak_mb: float
+    peak_mb: float  # max RSS of the larger process (ru_maxrss of children is per process)
     summary: str
 
 
@@ -268,10 +268,15 @@ def report(r: Results) -> None:
     )
     print("| CPU time per request | ms |")
     print("| --- | --- |")
-    print(f"| mailbot poll process (user + system) | {r.poll.cpu / n * 1000:.2f} |")
+    print(
+        f"| mailbot poll and its delivery process (user + system) | {r.poll.cpu / n * 1000:.2f} |"
+    )
     print(f"| SMTP server while mailbot sent | {r.poll.server_cpu / n * 1000:.2f} |")
     print(f"| floor send, client and server | {r.send_cpu / n * 1000:.2f} |")
-    print(f"\nPeak memory (max RSS) of `mailbot poll`: {r.poll.peak_mb:.0f} MB\n")
+    print(
+        f"\nPeak memory (max RSS) of the larger of `mailbot poll` and its delivery process: "
+        f"{r.poll.peak_mb:.0f} MB\n"
+    )
     print("| idle poll (open connection, nothing new) | median ms |")
     print("| --- | --- |")
     print(f"| 0 handled messages | {r.idle_empty * 1000:.2f} |")
