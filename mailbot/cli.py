@@ -6,6 +6,7 @@ import csv
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mailbot.config import Settings, config_path, load_settings
@@ -158,6 +159,8 @@ def poll(config: ConfigOption = None) -> None:
         settings = _settings(config)
         with build_mailbot(settings, send_alongside=True) as bot:
             if out.is_terminal:
+                # Redrawn from this thread, not rich's own: no other thread may be at work
+                # when the delivery process is forked (see build_mailbot).
                 with Progress(
                     SpinnerColumn(),
                     TextColumn("{task.description}"),
@@ -165,9 +168,10 @@ def poll(config: ConfigOption = None) -> None:
                     TimeElapsedColumn(),
                     console=out,
                     transient=True,
+                    auto_refresh=False,
                 ) as progress:
                     task = progress.add_task("handling the inbox", total=None)
-                    summary = bot.poll(on_message=lambda _result: progress.advance(task))
+                    summary = bot.poll(on_message=_advancing(progress, task))
             else:
                 summary = bot.poll()
         out.print(summary.line(), markup=False, highlight=False)
@@ -176,6 +180,20 @@ def poll(config: ConfigOption = None) -> None:
                 f"mailbot: delivery paused, will retry: {summary.delivery.stopped_by}",
                 markup=False,
             )
+
+
+def _advancing(progress: Progress, task: TaskID) -> Callable[[str], None]:
+    """Count a handled message, redrawing the progress line at most ten times a second."""
+    last_drawn = 0.0
+
+    def advance(_result: str) -> None:
+        nonlocal last_drawn
+        progress.advance(task)
+        if time.monotonic() - last_drawn >= 0.1:
+            progress.refresh()
+            last_drawn = time.monotonic()
+
+    return advance
 
 
 @app.command()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import socket
 import subprocess
 import sys
+from contextlib import suppress
 from pathlib import Path
 
 from tests.harness import Workspace
+from tests.realmail import officer_request
 
 MAILBOT = [sys.executable, "-m", "mailbot"]
 
@@ -107,3 +110,27 @@ def test_json_logs_have_one_line_per_message_and_no_bodies(tmp_path: Path) -> No
     handled = [e for e in entries if e["logger"] == "mailbot.poll" and "confirmed" in e["message"]]
     assert len(handled) == 1
     assert "Please could I book" not in result.stderr, "never a message body in the logs"
+
+
+def test_poll_in_a_terminal_shows_its_progress_then_the_summary(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path, capacity=200)
+    ws.deliver(*(officer_request(i) for i in range(150)))
+    controller, terminal = pty.openpty()
+    poll = subprocess.Popen(
+        [*MAILBOT, "poll", "--config", str(ws.config)],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},
+    )
+    os.close(terminal)
+    shown = b""
+    with suppress(OSError):  # the terminal reads as closed once the poll has exited
+        while chunk := os.read(controller, 4096):
+            shown += chunk
+    os.close(controller)
+    assert poll.wait(timeout=120) == 0, shown.decode(errors="replace")
+    text = shown.decode(errors="replace")
+    assert "handling the inbox" in text and "messages" in text
+    assert "handled 150, confirmed 150" in text and "sent 150" in text
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == 150
