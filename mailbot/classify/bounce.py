@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.message import Message
-from email.parser import BytesHeaderParser, HeaderParser
+from email.parser import HeaderParser
 from functools import lru_cache
 
 from flufl.bounce import all_failures
@@ -75,8 +75,6 @@ def bounce_report(data: bytes, own_message_id_domain: str) -> Bounce | None:
 
 
 def _report(data: bytes, own_domain: str) -> Bounce | None:
-    if _plainly_not_a_bounce(data):
-        return None
     try:
         message = email.message_from_bytes(data, policy=email.policy.compat32)
     except Exception:  # the compat32 parser is lenient; a failure here is not a bounce we can read
@@ -105,19 +103,6 @@ def _report(data: bytes, own_domain: str) -> Bounce | None:
         temporary=bool(delayed) and not failed,
         our_message_ids=_our_message_ids(data, parts, own_domain),
     )
-
-
-def _plainly_not_a_bounce(data: bytes) -> bool:
-    """A single-part message whose headers carry no mark of a bounce: decided from the
-    headers alone, since nearly every message is such and parsing its body costs more."""
-    try:
-        headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
-    except Exception:  # left to the full parse, which decides as before
-        return False
-    top = _content_type(headers)
-    if top.partition("/")[0] in ("multipart", "message"):
-        return False  # its parts are only known from the body
-    return not _worth_scanning(headers, {top}, _sender_address(headers))
 
 
 def _worth_scanning(message: Message, part_types: set[str], sender: str) -> bool:

@@ -408,8 +408,7 @@ class Store:
         self.engine = engine
         self.serialise = serialise
         database = engine.url.database if engine.dialect.name == "sqlite" else None
-        on_file = database not in (None, "", ":memory:")
-        self._writer = WriterLock(Path(database) if database and on_file else None)
+        self._writer = WriterLock(Path(database) if database and database != ":memory:" else None)
         self._queue_writers = serialise and engine.dialect.name == "sqlite"
 
     @contextmanager
