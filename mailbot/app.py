@@ -41,8 +41,9 @@ from mailbot.parse import parse
 from mailbot.refs import random_ref
 from mailbot.render import ReplyContext, Sender, long_date, new_message_id, render_notice
 from mailbot.route import references_in, route
-from mailbot.store.bookings import LedgerEntry, Store, Transaction
+from mailbot.store.bookings import LedgerEntry, Transaction
 from mailbot.store.outbox import Outbox
+from mailbot.store.store import Store
 
 log = logging.getLogger("mailbot.poll")
 

@@ -22,7 +22,7 @@ from rich.table import Table
 from mailbot.config import Settings, config_path, load_settings
 from mailbot.errors import ConfigError, MailbotError, OperationalError
 from mailbot.mail.base import MailSink, MailSource
-from mailbot.store.bookings import Store
+from mailbot.store.store import Store
 from mailbot.store.tables import BookingRow
 
 EXIT_OPERATIONAL = 1

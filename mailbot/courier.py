@@ -26,8 +26,8 @@ from typing import Protocol
 
 from mailbot.delivery import DeliverySummary, deliver_pending
 from mailbot.mail.base import MailSink
-from mailbot.store.bookings import Store
 from mailbot.store.outbox import Outbox
+from mailbot.store.store import Store
 
 log = logging.getLogger("mailbot.courier")
 

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from mailbot.domain import EventInfo
-from mailbot.store.bookings import Store
+from mailbot.store.store import Store
 from mailbot.store.tables import AuditRow, BookingRow, InboundRow, OutboxRow, QuestionRow
 
 ERASED = "erased"

@@ -12,8 +12,8 @@ from mailbot.mail.maildir import MaildirSink, MaildirSource
 from mailbot.mail.smtp import SmtpSink
 from mailbot.oauth import OAuth2Settings, TokenSource
 from mailbot.render import Sender, make_environment
-from mailbot.store.bookings import Store
 from mailbot.store.database import connect, open_engine
+from mailbot.store.store import Store
 
 
 def pipeline_settings(settings: Settings) -> PipelineSettings:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from mailbot.render import make_environment
-from mailbot.store.bookings import Store
 from mailbot.store.database import connect
+from mailbot.store.store import Store
 from tests.harness import Workspace, eml
 
 

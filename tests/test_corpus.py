@@ -9,8 +9,8 @@ import pytest
 
 from mailbot.domain import RawMessage
 from mailbot.parse import parse
-from mailbot.store.bookings import Store
 from mailbot.store.database import connect
+from mailbot.store.store import Store
 from mailbot.store.tables import InboundRow
 from tests.harness import Workspace
 from tests.test_bounce import FLUFL_NOT_BOUNCES, flufl_corpus

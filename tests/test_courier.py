@@ -29,9 +29,9 @@ from mailbot.courier import ProcessCourier
 from mailbot.delivery import deliver_pending
 from mailbot.domain import Outcome, OutgoingMail
 from mailbot.mail.smtp import SmtpSink
-from mailbot.store.bookings import Store
 from mailbot.store.database import connect
 from mailbot.store.outbox import Outbox
+from mailbot.store.store import Store
 from mailbot.store.tables import OutboxRow
 from mailbot.wiring import build_mailbot
 from tests.harness import CONFIG, Workspace
@@ -249,7 +249,7 @@ from datetime import datetime
 from pathlib import Path
 from mailbot.courier import ProcessCourier
 from mailbot.mail.smtp import SmtpSink
-from mailbot.store.bookings import Store
+from mailbot.store.store import Store
 from mailbot.store.database import open_engine
 
 url, port, now, report = sys.argv[1], int(sys.argv[2]), datetime.fromisoformat(sys.argv[3]), Path(sys.argv[4])

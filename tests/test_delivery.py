@@ -7,9 +7,9 @@ from pathlib import Path
 
 from mailbot.delivery import deliver_pending
 from mailbot.mail.smtp import SmtpSink
-from mailbot.store.bookings import Store
 from mailbot.store.database import connect
 from mailbot.store.outbox import Outbox
+from mailbot.store.store import Store
 from mailbot.store.tables import OutboxRow
 from tests.servers.smtp import LoopbackSmtpServer
 

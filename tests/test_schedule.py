@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 
 from mailbot.jobs import JOB_STORE_TABLE
 from mailbot.retention import erase_ended_events
-from mailbot.store.bookings import Store
 from mailbot.store.database import connect
+from mailbot.store.store import Store
 from mailbot.store.tables import BookingRow, OutboxRow
 from tests.harness import FIXED_NOW, Workspace, compose
 from tests.realmail import RealMailbot, officer_request

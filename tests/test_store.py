@@ -17,7 +17,6 @@ from sqlmodel import Session, select
 
 from mailbot.app import Mailbot
 from mailbot.render import make_environment
-from mailbot.store.bookings import Store
 from mailbot.store.database import (
     SCHEMA_HEAD,
     alembic_config,
@@ -26,6 +25,7 @@ from mailbot.store.database import (
     schema_is_current,
 )
 from mailbot.store.outbox import QUEUED, SENDING, Outbox, retry_delay
+from mailbot.store.store import Store
 from mailbot.store.tables import OutboxRow
 from mailbot.wiring import open_sink, open_source, pipeline_settings
 from tests.harness import FIXED_NOW, Workspace, eml

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.store.bookings import Store
 from mailbot.store.database import connect
+from mailbot.store.store import Store
 from mailbot.store.writer_lock import WriterLock
 from tests.processes import PATIENCE, running, wait_until
 

@@ -16,8 +16,9 @@ from mailbot.digest import (
     Undeliverable,
 )
 from mailbot.domain import BookingStatus, EventInfo
-from mailbot.store.bookings import Store, booking_view
+from mailbot.store.bookings import booking_view
 from mailbot.store.outbox import GIVE_UP_AFTER
+from mailbot.store.store import Store
 from mailbot.store.tables import (
     AuditRow,
     BookingRow,

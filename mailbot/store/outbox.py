@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from mailbot.store import queries as q
-from mailbot.store.bookings import Store
+from mailbot.store.store import Store
 from mailbot.store.tables import OutboxRow
 
 QUEUED = "queued"
