@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import re
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -16,6 +17,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 
 from mailbot.app import Mailbot
+from mailbot.refs import random_ref
 from mailbot.render import make_environment
 from mailbot.store.database import (
     SCHEMA_HEAD,
@@ -185,7 +187,16 @@ def _officer_mail(worker: int, index: int) -> bytes:
     return message.as_bytes()
 
 
-def _worker(root: str, start: Any, serialise: bool) -> None:
+def _slow_ref() -> str:
+    # Booking references are drawn after the places are counted and before the booking is
+    # written: a pause here widens that window the same way in the locked run (which must
+    # still never overbook) and in the control (which, handling being fast, would otherwise
+    # rarely race at all).
+    time.sleep(0.02)
+    return random_ref()
+
+
+def _worker(root: str, together: Any, serialise: bool) -> None:
     ws = Workspace.reopen(Path(root))
     settings = ws.settings
     store = Store(connect(settings.database_url(), serialise=serialise), serialise=serialise)
@@ -196,15 +207,16 @@ def _worker(root: str, start: Any, serialise: bool) -> None:
         sink=open_sink(settings),
         templates=make_environment(),
         clock=lambda: FIXED_NOW,
+        make_ref=_slow_ref,
     )
-    start.wait(30)
+    together.wait(60)  # every worker set up, so their first requests race
     with bot:
         bot.poll()
 
 
 def _burst(tmp_path: Path, database_url: str, *, serialise: bool) -> list[Workspace]:
     context = multiprocessing.get_context("spawn")
-    start = context.Event()
+    together = context.Barrier(WORKERS)
     workspaces = []
     for worker in range(WORKERS):
         ws = Workspace(tmp_path / f"w{worker}", capacity=CAPACITY, database_url=database_url)
@@ -212,11 +224,11 @@ def _burst(tmp_path: Path, database_url: str, *, serialise: bool) -> list[Worksp
         workspaces.append(ws)
     Store(connect(database_url)).sync_events(workspaces[0].settings.event_infos())
     processes = [
-        context.Process(target=_worker, args=(str(ws.root), start, serialise)) for ws in workspaces
+        context.Process(target=_worker, args=(str(ws.root), together, serialise))
+        for ws in workspaces
     ]
     for process in processes:
         process.start()
-    start.set()
     for process in processes:
         process.join(120)
         assert process.exitcode == 0
