@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 import threading
 from collections.abc import Coroutine
@@ -61,8 +62,11 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
+
+
 def _has_control_characters(address: str) -> bool:
-    return any(ord(char) < 0x20 or ord(char) == 0x7F for char in address)
+    return _CONTROL_CHARACTER.search(address) is not None
 
 
 class SmtpSink:
