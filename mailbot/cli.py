@@ -319,8 +319,9 @@ def check(config: ConfigOption = None) -> None:
     steps: list[tuple[str, Callable[[], str]]] = [
         ("database", lambda: _check_database(open_store(settings))),
     ]
-    if settings.oauth2 is not None and "oauth2" in (settings.mailbox.auth, settings.smtp.auth):
-        steps.append(("OAuth2 token", lambda: _check_token(settings)))
+    oauth2 = settings.oauth2_in_use()
+    if oauth2 is not None:
+        steps.append(("OAuth2 token", lambda: _check_token(settings, oauth2.token_url)))
     steps += [
         ("inbox", lambda: _check_edge(open_source(settings))),
         ("outgoing mail", lambda: _check_edge(open_sink(settings))),
@@ -345,14 +346,13 @@ def _check_database(store: Store) -> str:
     return f"{store.engine.url.render_as_string(hide_password=True)} ({counts} bookings)"
 
 
-def _check_token(settings: Settings) -> str:
+def _check_token(settings: Settings, token_url: str) -> str:
     from mailbot.wiring import token_source
 
     tokens = token_source(settings)
-    assert tokens is not None  # only asked for when OAuth2 is configured
+    assert tokens is not None  # only asked for when OAuth2 is in use
     tokens.token()
-    assert settings.oauth2 is not None
-    return f"token obtained from {settings.oauth2.token_url}"
+    return f"token obtained from {token_url}"
 
 
 def _check_edge(edge: MailSource | MailSink) -> str:

@@ -321,6 +321,12 @@ class Settings(_Section):
         path = Path(value).expanduser()
         return path if path.is_absolute() else (self.source.parent / path)
 
+    def oauth2_in_use(self) -> OAuth2Section | None:
+        """The [oauth2] section when IMAP or SMTP signs in with it, else None."""
+        if "oauth2" in (self.mailbox.auth, self.smtp.auth):
+            return self.oauth2
+        return None
+
     def database_url(self) -> str:
         """The database URL, with a relative SQLite path taken from the config file's folder."""
         url = self.database.url

@@ -45,8 +45,8 @@ def open_store(settings: Settings) -> Store:
 
 def token_source(settings: Settings) -> TokenSource | None:
     """One cache of OAuth2 tokens for IMAP and SMTP alike, when either signs in that way."""
-    o = settings.oauth2
-    if o is None or "oauth2" not in (settings.mailbox.auth, settings.smtp.auth):
+    o = settings.oauth2_in_use()
+    if o is None:
         return None
     return TokenSource(
         OAuth2Settings(
