@@ -49,3 +49,15 @@ class MailSink(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class TokenSource(Protocol):
+    """Where the IMAP source and the SMTP sink get OAuth2 access tokens for XOAUTH2 logins.
+
+    `token()` returns the current access token (a cached one while it lasts);
+    `invalidate()` forgets it, so the next `token()` obtains a fresh one.
+    """
+
+    def token(self) -> str: ...
+
+    def invalidate(self) -> None: ...

@@ -8,12 +8,13 @@ import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any
 
 from imapclient import IMAPClient
 
 from mailbot.domain import RawMessage
 from mailbot.errors import OperationalError
+from mailbot.mail.base import TokenSource
 
 log = logging.getLogger("mailbot.imap")
 
@@ -26,18 +27,6 @@ _MOVE_BATCH = 50
 # us or goes away (ssl.SSLError and socket.timeout are OSErrors; imapclient's errors are
 # imaplib's). EOFError covers a connection closed in the middle of a reply.
 _IMAP_FAILURES = (imaplib.IMAP4.error, OSError, EOFError)
-
-
-class TokenSource(Protocol):
-    """Where ImapSource gets OAuth2 access tokens for XOAUTH2 logins.
-
-    `token()` returns the current access token (a cached one while it lasts);
-    `invalidate()` forgets it, so the next `token()` obtains a fresh one.
-    """
-
-    def token(self) -> str: ...
-
-    def invalidate(self) -> None: ...
 
 
 class _TokenRefusedError(Exception):

@@ -8,7 +8,7 @@ import re
 import ssl
 import threading
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiosmtplib
 
@@ -19,9 +19,7 @@ from mailbot.errors import (
     ServerUnavailableError,
     TransientDeliveryError,
 )
-
-if TYPE_CHECKING:
-    from mailbot.oauth import TokenSource
+from mailbot.mail.base import TokenSource
 
 __all__ = ["Security", "SmtpSink"]
 
