@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -35,3 +36,13 @@ class ServerUnavailableError(TransientDeliveryError):
 
 class PermanentDeliveryError(MailbotError):
     """The server refused the mail for good (5xx, refused recipient)."""
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, then what it was raised from or during, and so on inward (each once)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import requests
 
-from mailbot.errors import OperationalError
+from mailbot.errors import OperationalError, causes
 
 __all__ = ["Grant", "OAuth2Settings", "TokenSource", "xoauth2_string"]
 
@@ -66,13 +66,7 @@ def _reason(exc: requests.RequestException, timeout: float) -> str:
     if isinstance(exc, requests.Timeout):
         return f"no answer within {timeout:g} s"
     # requests wraps urllib3 wraps the socket error; the innermost one says what happened.
-    innermost: BaseException = exc
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        innermost = current
-        current = current.__cause__ or current.__context__
+    *_, innermost = causes(exc)
     if isinstance(innermost, OSError) and innermost.strerror:
         return innermost.strerror
     return str(innermost) or type(innermost).__name__

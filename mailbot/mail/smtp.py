@@ -18,6 +18,7 @@ from mailbot.errors import (
     PermanentDeliveryError,
     ServerUnavailableError,
     TransientDeliveryError,
+    causes,
 )
 from mailbot.mail.base import TokenSource
 
@@ -50,14 +51,7 @@ def _is_temporary(code: int) -> bool:
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    return any(isinstance(cause, kind) for cause in causes(exc))
 
 
 _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
