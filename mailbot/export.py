@@ -159,10 +159,11 @@ def to_xlsx(attendees: Iterable[Attendee], event_title: str, event_date: str) ->
     title = _clean(" — ".join(part for part in (event_title, event_date) if part))
     sheet.cell(row=1, column=1, value=_defuse(title)).font = Font(bold=True, size=14)
     header_row = 2
+    box = _thin_box()
     for column, heading in enumerate(HEADER, start=1):
         cell = sheet.cell(row=header_row, column=column, value=heading)
         cell.font = Font(bold=True)
-        cell.border = _thin_box()
+        cell.border = box
 
     widths = _column_widths([*confirmed, *waiting])
     for index, width in enumerate(widths, start=1):
@@ -171,13 +172,13 @@ def to_xlsx(attendees: Iterable[Attendee], event_title: str, event_date: str) ->
     row_number = header_row
     for attendee in confirmed:
         row_number += 1
-        _write_row(sheet, row_number, attendee, widths)
+        _write_row(sheet, row_number, attendee, widths, box)
     if waiting:
         row_number += 2  # the blank row keeps the two lists visibly apart on paper
         sheet.cell(row=row_number, column=1, value=WAITLIST_LABEL).font = Font(bold=True)
         for attendee in waiting:
             row_number += 1
-            _write_row(sheet, row_number, attendee, widths)
+            _write_row(sheet, row_number, attendee, widths, box)
 
     sheet.freeze_panes = f"A{header_row + 1}"
     # The title repeats with the header so a loose page still says which event it is for.
@@ -293,11 +294,10 @@ def _clean(value: str) -> str:
 
 
 def _write_row(
-    sheet: Worksheet, row_number: int, attendee: Attendee, widths: Sequence[int]
+    sheet: Worksheet, row_number: int, attendee: Attendee, widths: Sequence[int], box: Border
 ) -> None:
     from openpyxl.styles import Alignment
 
-    box = _thin_box()
     cells = _cells(attendee)
     for column, value in enumerate(cells, start=1):
         cell = sheet.cell(row=row_number, column=column, value=_clean(value) or None)
