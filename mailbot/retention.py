@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from mailbot.domain import EventInfo
@@ -85,10 +85,8 @@ def what_we_hold(store: Store, email: str) -> PersonRecord:
         questions = tuple(
             tx.session.exec(select(QuestionRow).where(QuestionRow.email == address)).all()
         )
-        received = len(
-            tx.session.exec(select(InboundRow.id).where(InboundRow.sender_email == address)).all()
-        )
-        sent = len(
-            tx.session.exec(select(OutboxRow.id).where(OutboxRow.recipient == address)).all()
-        )
+        received = tx.session.exec(
+            select(func.count()).where(InboundRow.sender_email == address)
+        ).one()
+        sent = tx.session.exec(select(func.count()).where(OutboxRow.recipient == address)).one()
     return PersonRecord(bookings, questions, received, sent)
