@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailbot.app import Mailbot, PipelineSettings, utc_now
+from mailbot.app import Mailbot, PipelineSettings
 from mailbot.classify import OwnIdentity
 from mailbot.config import Settings
 from mailbot.courier import ProcessCourier
@@ -115,20 +115,20 @@ def build_mailbot(settings: Settings, *, send_alongside: bool = False) -> Mailbo
     forked, and a lock held by another thread at that moment would stay held in it.
     """
     tokens = token_source(settings)
-    courier = None
-    if send_alongside:
-        # The schema is already current: the child only needs its own connections.
-        url = settings.database_url()
-        courier = ProcessCourier(
-            open_store=lambda: Store(open_engine(url)),
-            open_sink=lambda: open_sink(settings, tokens),
-            clock=utc_now,
-        )
-    return Mailbot(
+    bot = Mailbot(
         pipeline_settings(settings),
         store=open_store(settings),
         source=open_source(settings, tokens),
         sink=open_sink(settings, tokens),
         templates=make_environment(),
-        courier=courier,
     )
+    if send_alongside:
+        # The schema is already current: the child only needs its own connections. It
+        # reads the pipeline's clock, so a clock swapped on the Mailbot holds there too.
+        url = settings.database_url()
+        bot.courier = ProcessCourier(
+            open_store=lambda: Store(open_engine(url)),
+            open_sink=lambda: open_sink(settings, tokens),
+            clock=lambda: bot.clock(),  # noqa: PLW0108 - read late: the clock may be swapped
+        )
+    return bot

@@ -386,6 +386,21 @@ def test_a_poll_whose_courier_is_killed_still_sends_every_reply(
     assert multiprocessing.active_children() == []
 
 
+def test_the_courier_keeps_the_time_of_the_pipeline_it_sends_for(
+    tmp_path: Path, smtp_server: LoopbackSmtpServer
+) -> None:
+    # Mail is due from the moment the pipeline queued it, by the pipeline's clock; a
+    # courier on another clock would find a poll's own replies not yet due.
+    ws = smtp_workspace(tmp_path, smtp_server, capacity=10)
+    ws.deliver(*(officer_request(index) for index in range(5)))
+    with build_mailbot(ws.settings, send_alongside=True) as bot:
+        bot.clock = lambda: datetime(2098, 1, 5, 9, 0, tzinfo=UTC)
+        summary = bot.poll()
+    assert summary.delivery.sent == 5
+    assert outbox_states(Store(connect(ws.settings.database_url()))) == {"sent": 5}
+    assert len(smtp_server.messages) == 5
+
+
 @pytest.mark.parametrize("outage", ["421", "stopped"])
 def test_an_unavailable_server_pauses_the_courier_and_every_reply_stays_queued(
     tmp_path: Path, smtp_server: LoopbackSmtpServer, outage: str
