@@ -14,7 +14,7 @@ from mailbot.errors import (
     TransientDeliveryError,
 )
 from mailbot.mail.base import MailSink
-from mailbot.store.outbox import FAILED, Outbox
+from mailbot.store.outbox import FAILED, Claimed, Outbox
 
 log = logging.getLogger("mailbot.delivery")
 
@@ -55,8 +55,8 @@ def deliver_pending(
     while batch := outbox.claim(clock()):
         for index, claimed in enumerate(batch):
             if should_stop():
-                for untried in batch[index:]:
-                    outbox.release(untried, clock(), "delivery stopped before this mail")
+                reason = "delivery stopped before this mail"
+                failed += _give_back(outbox, batch[index:], clock, reason)
                 return DeliverySummary(sent, deferred, failed, requeued, stopped_by="stopped")
             try:
                 sink.deliver(claimed.sender, [claimed.recipient], claimed.data)
@@ -67,9 +67,7 @@ def deliver_pending(
                 continue
             except ServerUnavailableError as exc:
                 log.warning("mail server unavailable, delivery paused: %s", exc)
-                for untried in batch[index:]:
-                    if outbox.release(untried, clock(), str(exc)) == FAILED:
-                        failed += 1
+                failed += _give_back(outbox, batch[index:], clock, str(exc))
                 return DeliverySummary(sent, deferred, failed, requeued, stopped_by=str(exc))
             except TransientDeliveryError as exc:
                 # This mail only (a 4xx for it, or its connection dropped): later, with backoff.
@@ -82,13 +80,20 @@ def deliver_pending(
             except OperationalError as exc:
                 # Not the mail's fault (a rejected login, a full disk): stop and keep it queued.
                 log.warning("delivery stopped: %s", exc)
-                for untried in batch[index:]:
-                    outbox.release(untried, clock(), str(exc))
+                failed += _give_back(outbox, batch[index:], clock, str(exc))
                 return DeliverySummary(sent, deferred, failed, requeued, stopped_by=str(exc))
             outbox.mark_sent(claimed, clock())
             sent += 1
             log.info("sent %s to %s", claimed.message_id, _masked(claimed.recipient))
     return DeliverySummary(sent, deferred, failed, requeued)
+
+
+def _give_back(
+    outbox: Outbox, untried: list[Claimed], clock: Callable[[], datetime], reason: str
+) -> int:
+    """Return claimed mails to the queue untried; how many of them it failed instead (queued
+    for too long to try again)."""
+    return sum(outbox.release(claimed, clock(), reason) == FAILED for claimed in untried)
 
 
 def _masked(address: str) -> str:
