@@ -120,7 +120,7 @@ def test_kill_9_at_many_points_of_a_burst_loses_and_repeats_nothing(
             return len(smtp_server.messages)
         return time.monotonic()
 
-    killed = 0
+    missed: list[str] = []
     for kind, amount in kill_points:
         target = progress(kind) + amount
         process = bot.start("poll")
@@ -128,9 +128,14 @@ def test_kill_9_at_many_points_of_a_burst_loses_and_repeats_nothing(
             time.sleep(0.005)
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
-            killed += 1
-        process.communicate(timeout=60)
-    assert killed == len(kill_points), "every kill must land while mailbot is working"
+        _out, err = process.communicate(timeout=60)
+        if process.returncode != -signal.SIGKILL:
+            missed.append(
+                f"{kind} +{amount}: poll exited {process.returncode} at {progress(kind)}"
+                f" (target {target}), handled {_handled_count(ledger)},"
+                f" sent {len(smtp_server.messages)}; stderr:\n{err[-2000:]}"
+            )
+    assert not missed, "every kill must land while mailbot is working:\n" + "\n".join(missed)
     final = bot.run("poll")
     assert final.returncode == 0, final.stderr
 
@@ -139,7 +144,7 @@ def test_kill_9_at_many_points_of_a_burst_loses_and_repeats_nothing(
     assert set(replies) == requests, "every request answered"
     assert all(len(ids) == 1 for ids in replies.values()), "one reply each (copies share an id)"
     # A copy can only come from a kill between the server's acceptance and the record of it.
-    assert len(smtp_server.messages) - BURST <= killed
+    assert len(smtp_server.messages) - BURST <= len(kill_points)
     rows = bookings(bot)
     assert len(rows) == BURST, "no booking lost or doubled"
     assert sum(r.status == "confirmed" for r in rows) == BURST_CAPACITY

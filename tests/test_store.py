@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import re
 import socket
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -31,6 +33,7 @@ from mailbot.store.store import Store
 from mailbot.store.tables import OutboxRow
 from mailbot.wiring import open_sink, open_source, pipeline_settings
 from tests.harness import FIXED_NOW, Workspace, eml
+from tests.processes import running, wait_until
 from tests.realmail import made_up_name, officer_request
 from tests.servers.postgres import create_database, drop_database
 
@@ -154,6 +157,20 @@ def test_mail_left_sending_by_a_dead_process_is_requeued(database_url: str) -> N
     assert alive.requeue_abandoned(T0 + timedelta(seconds=1)) == 1
     (again,) = alive.claim(T0 + timedelta(seconds=1))
     assert again.attempts == 2
+
+
+def test_mail_left_sending_by_an_unreaped_process_is_requeued(database_url: str) -> None:
+    # Where the first process reaps no orphans, a dead delivery process stays a zombie:
+    # it still answers signal 0, but it will never send the mail it claimed.
+    store = Store(connect(database_url))
+    _queue_one(store)
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        assert wait_until(lambda: not running(zombie.pid)), "the child did not end"
+        Outbox(store, identity=f"{socket.gethostname()}:{zombie.pid}").claim(T0)
+        assert Outbox(store).requeue_abandoned(T0 + timedelta(seconds=1)) == 1
+    finally:
+        zombie.wait()
 
 
 def test_a_live_claim_elsewhere_is_left_alone_until_its_lease_expires(database_url: str) -> None:

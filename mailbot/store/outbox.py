@@ -6,6 +6,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -58,7 +59,20 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """A process that has ended but was never waited for: signal 0 still reaches it. A
+    delivery process whose parent was killed ends up so where the machine's first process
+    does not reap orphans (seen in containers), and its claims must not wait out the lease."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc (or the process just went): signal 0 is all we know
+    # The command name in parentheses may hold spaces; the state follows its closing one.
+    state = stat.rpartition(")")[2].split(maxsplit=1)[:1]
+    return state in (["Z"], ["X"])
 
 
 class Outbox:
