@@ -41,7 +41,7 @@ from mailbot.parse import parse
 from mailbot.refs import random_ref
 from mailbot.render import ReplyContext, Sender, long_date, new_message_id, render_notice
 from mailbot.route import references_in, route
-from mailbot.store.bookings import LedgerEntry, Transaction
+from mailbot.store.bookings import WAITLIST_HEAD, LedgerEntry, Transaction
 from mailbot.store.outbox import Outbox
 from mailbot.store.store import Store
 
@@ -471,7 +471,9 @@ class Mailbot:
         if event is None:
             return self._ask_which_event(tx, mail, request, now), False
         colleagues = [c.email for c in request.colleagues]
-        snapshot = tx.snapshot(event, request.sender.email, colleagues)
+        # Only a cancellation frees a place to pass down the waitlist.
+        head = WAITLIST_HEAD if request.intent is Intent.CANCEL else 0
+        snapshot = tx.snapshot(event, request.sender.email, colleagues, waitlist_head=head)
         refs = [tx.unused_ref(self.make_ref) for _ in range(1 + len(colleagues))]
         decision = decide(request, snapshot, self.settings.policy, now, refs)
         mails = self.render(decision.notices, mail, now, default_event=snapshot.event)

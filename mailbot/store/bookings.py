@@ -33,7 +33,7 @@ from mailbot.store.tables import (
 )
 
 SYSTEM_ACTOR = "system"
-_WAITLIST_HEAD = 2  # enough to promote someone other than the canceller
+WAITLIST_HEAD = 2  # enough to promote someone other than the canceller
 
 
 @dataclass(frozen=True)
@@ -77,11 +77,13 @@ def event_info(row: EventRow, zone_of: Callable[[datetime], datetime]) -> EventI
 
 class Transaction:
     """One unit of work. On SQLite the whole database is write-locked (BEGIN IMMEDIATE);
-    on PostgreSQL `lock_event` takes the event row's lock before anything is counted."""
+    on PostgreSQL `snapshot` takes the event row's lock before anything is counted."""
 
     def __init__(self, connection: Connection, *, serialise: bool = True) -> None:
         self.connection = connection
         self.serialise = serialise  # False only in the concurrency test's control run
+        # SQLite's BEGIN IMMEDIATE has locked the whole database already.
+        self._locks_rows = serialise and connection.dialect.name != "sqlite"
         self._session: Session | None = None
 
     @property
@@ -132,16 +134,23 @@ class Transaction:
         email: str,
         colleagues: Sequence[str] = (),
         *,
-        waitlist_head: int = _WAITLIST_HEAD,
+        waitlist_head: int = WAITLIST_HEAD,
     ) -> Snapshot:
-        """The state the rules need, read after the event's lock is held.
+        """The state the rules need, read after the event's lock is held. `waitlist_head`:
+        how many of those waiting for a place to read, in order (0 when none can be freed).
 
         Counts are done by the database, so the cost does not grow with the bookings held.
         """
-        places = self._locked_places(event.slug)
         slug = {"slug": event.slug}
-        confirmed, waiting, offers = self._core(q.EVENT_COUNTS, slug).one()
-        head = self._core(q.WAITLIST_HEAD, {**slug, "head": waitlist_head}).all()
+        if self._locks_rows:
+            self._core(q.LOCK_EVENT, slug)
+        capacity, override, confirmed, waiting, offers = self._core(q.EVENT_STATE, slug).one()
+        places = int(capacity if override is None else override)
+        head = (
+            self._core(q.WAITLIST_HEAD, {**slug, "head": waitlist_head}).all()
+            if waitlist_head
+            else ()
+        )
         senders = self._core(q.SENDERS_BOOKINGS, {**slug, "email": email}).all()
         return Snapshot(
             event=replace(event, capacity=places),
@@ -168,13 +177,6 @@ class Transaction:
             .group_by(col(BookingRow.force))
         ).all()
         return {force: int(count) for force, count in rows if force}
-
-    def _locked_places(self, slug: str) -> int:
-        """The event's places, read with its row locked (PostgreSQL) so that bookings for
-        it are counted one transaction at a time."""
-        places = q.event_places(lock=self.serialise)
-        capacity, override = self._core(places, {"slug": slug}).one()
-        return int(capacity if override is None else override)
 
     def _with_position(self, row: BookingRow | Row[Any]) -> BookingView:
         view = booking_view(row)

@@ -75,13 +75,18 @@ def _count_of_event(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
     )
 
 
-# Three counts, each of one range of ix_booking_event_queue: a third of the cost of one
-# pass that sorts every booking of the event into the three.
-EVENT_COUNTS = select(
+# The event's places and three counts, each of one range of ix_booking_event_queue: a third
+# of the cost of one pass that sorts every booking of the event into the three.
+EVENT_STATE = select(
+    _EVENT.c.capacity,
+    _EVENT.c.capacity_override,
     _count_of_event(_B.status == _CONFIRMED),
     _count_of_event(_B.status == _WAITLISTED),
     _count_of_event(_B.status == _WAITLISTED, _B.offer_expires_at.is_not(None)),
-)
+).where(_EVENT.c.slug == bindparam("slug"))
+# PostgreSQL: taken before EVENT_STATE, whose counts must be read once the lock is held (a
+# statement that waits for a row lock still counts from the snapshot it started with).
+LOCK_EVENT = select(_EVENT.c.slug).where(_EVENT.c.slug == bindparam("slug")).with_for_update()
 WAITLIST_HEAD = (
     select(*_VIEW_COLUMNS)
     .where(_B.event_slug == bindparam("slug"), _B.status == _WAITLISTED)
@@ -102,18 +107,6 @@ AHEAD_IN_WAITLIST = select(func.count()).where(
         and_(_B.created_at == bindparam("created_at"), _B.id < bindparam("id")),
     ),
 )
-
-
-_EVENT_PLACES = select(_EVENT.c.capacity, _EVENT.c.capacity_override).where(
-    _EVENT.c.slug == bindparam("slug")
-)
-_EVENT_PLACES_LOCKED = _EVENT_PLACES.with_for_update()
-
-
-def event_places(*, lock: bool) -> Select[Any]:
-    """The event's capacity and the organiser's override, its row locked when `lock`
-    (PostgreSQL; SQLite's BEGIN IMMEDIATE has locked everything already)."""
-    return _EVENT_PLACES_LOCKED if lock else _EVENT_PLACES
 
 
 def bookings_of(slug: str, emails: Sequence[str]) -> Select[Any]:
