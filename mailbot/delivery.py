@@ -14,7 +14,7 @@ from mailbot.errors import (
     TransientDeliveryError,
 )
 from mailbot.mail.base import MailSink
-from mailbot.store.outbox import FAILED, Claimed, Outbox
+from mailbot.store.outbox import CLAIM_BATCH, FAILED, Claimed, Outbox
 
 log = logging.getLogger("mailbot.delivery")
 
@@ -52,7 +52,11 @@ def deliver_pending(
     """
     requeued = outbox.requeue_abandoned(clock())
     sent = deferred = failed = 0
-    while batch := outbox.claim(clock()):
+    more = True
+    while more and (batch := outbox.claim(clock())):
+        # A short batch was all that was due: what is queued later waits for the next drain
+        # rather than costing another claim now.
+        more = len(batch) == CLAIM_BATCH
         for index, claimed in enumerate(batch):
             if should_stop():
                 reason = "delivery stopped before this mail"

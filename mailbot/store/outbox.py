@@ -75,6 +75,13 @@ def _is_zombie(pid: int) -> bool:
     return state in (["Z"], ["X"])
 
 
+def _abandoned(claimant: str | None, claimed_at: datetime | None, host: str, now: datetime) -> bool:
+    claimant_host, _, pid_text = (claimant or "").rpartition(":")
+    dead_here = claimant_host == host and pid_text.isdigit() and not _pid_alive(int(pid_text))
+    expired = claimed_at is None or claimed_at < now - CLAIM_LEASE
+    return dead_here or expired
+
+
 class Outbox:
     """Queries on the outbox table. Each method is its own short transaction."""
 
@@ -89,54 +96,23 @@ class Outbox:
         than the lease is re-queued wherever it was made.
         """
         host = socket.gethostname()
-        requeued = 0
-        with self.store.transaction() as tx:
-            stuck = tx.session.exec(select(OutboxRow).where(OutboxRow.status == SENDING)).all()
-            for row in stuck:
-                claimant_host, _, pid_text = (row.claimed_by or "").rpartition(":")
-                dead_here = (
-                    claimant_host == host and pid_text.isdigit() and not _pid_alive(int(pid_text))
-                )
-                expired = row.claimed_at is None or row.claimed_at < now - CLAIM_LEASE
-                if dead_here or expired:
-                    row.status = QUEUED
-                    row.claimed_by = None
-                    row.claimed_at = None
-                    row.next_attempt_at = now
-                    tx.session.add(row)
-                    requeued += 1
-        return requeued
+        with self.store.one_writer(), self.store.engine.begin() as connection:
+            abandoned = [
+                {"claim_id": row.id, "claimant": row.claimed_by, "now": now}
+                for row in connection.execute(q.CLAIMS_IN_FLIGHT)
+                if _abandoned(row.claimed_by, row.claimed_at, host, now)
+            ]
+            if abandoned:
+                connection.execute(q.REQUEUE_CLAIM, abandoned)
+        return len(abandoned)
 
     def claim(self, now: datetime, limit: int = CLAIM_BATCH) -> list[Claimed]:
         """Claim up to `limit` due mails, oldest first, for this process to send now."""
-        with self.store.transaction() as tx:
-            statement = (
-                select(OutboxRow)
-                .where(OutboxRow.status == QUEUED, OutboxRow.next_attempt_at <= now)
-                .order_by(col(OutboxRow.id))
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            claimed = []
-            for row in tx.session.exec(statement).all():
-                assert row.id is not None  # rows read back from the table have ids
-                row.status = SENDING
-                row.claimed_by = self.identity
-                row.claimed_at = now
-                row.attempts += 1
-                tx.session.add(row)
-                claimed.append(
-                    Claimed(
-                        id=row.id,
-                        message_id=row.message_id,
-                        sender=row.sender,
-                        recipient=row.recipient,
-                        data=row.data,
-                        attempts=row.attempts,
-                        created_at=row.created_at,
-                    )
-                )
-            return claimed
+        values = {"now": now, "limit": limit, "claimant": self.identity}
+        with self.store.one_writer(), self.store.engine.begin() as connection:
+            rows = connection.execute(q.CLAIM_DUE, values).all()
+        # RETURNING promises no order.
+        return sorted((Claimed(**row._mapping) for row in rows), key=lambda claimed: claimed.id)
 
     def mark_sent(self, claimed: Claimed, now: datetime) -> None:
         self._finish(claimed, SENT, now, error=None, sent_at=now)

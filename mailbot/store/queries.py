@@ -61,6 +61,47 @@ LEDGER_BY_KEY_OR_ID = (
 FINISH_CLAIM = update(_OUTBOX).where(
     _OUTBOX.c.id == bindparam("claim_id"), _OUTBOX.c.claimed_by == bindparam("claimant")
 )
+# Due mail, oldest first, marked as this process's in the same statement. On PostgreSQL rows
+# another process is claiming are skipped rather than waited for; SQLite has locked it all.
+_DUE = (
+    select(_OUTBOX.c.id)
+    .where(_OUTBOX.c.status == "queued", _OUTBOX.c.next_attempt_at <= bindparam("now"))
+    .order_by(_OUTBOX.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+CLAIM_DUE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(_DUE))
+    .values(
+        status="sending",
+        claimed_by=bindparam("claimant"),
+        claimed_at=bindparam("now"),
+        attempts=_OUTBOX.c.attempts + 1,
+    )
+    .returning(
+        _OUTBOX.c.id,
+        _OUTBOX.c.message_id,
+        _OUTBOX.c.sender,
+        _OUTBOX.c.recipient,
+        _OUTBOX.c.data,
+        _OUTBOX.c.attempts,
+        _OUTBOX.c.created_at,
+    )
+)
+CLAIMS_IN_FLIGHT = select(_OUTBOX.c.id, _OUTBOX.c.claimed_by, _OUTBOX.c.claimed_at).where(
+    _OUTBOX.c.status == "sending"
+)
+# Back to the queue, due at once, unless its claimant finished it meanwhile.
+REQUEUE_CLAIM = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == bindparam("claim_id"),
+        _OUTBOX.c.status == "sending",
+        _OUTBOX.c.claimed_by.is_not_distinct_from(bindparam("claimant")),
+    )
+    .values(status="queued", claimed_by=None, claimed_at=None, next_attempt_at=bindparam("now"))
+)
 REF_TAKEN = select(_B.id).where(_B.ref == bindparam("ref")).limit(1)
 REPLIES_SINCE = select(func.count()).where(
     _OUTBOX.c.recipient == bindparam("recipient"), _OUTBOX.c.created_at >= bindparam("since")
