@@ -7,7 +7,9 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -141,6 +143,27 @@ def test_outbox_gives_up_after_two_days_of_transient_failures(database_url: str)
     (claimed,) = outbox.claim(later)
     assert outbox.mark_retry(claimed, later, "421 shutting down") == "failed"
     assert outbox.counts() == {"failed": 1}
+
+
+def test_processes_claiming_at_once_never_share_a_mail_and_leave_none(database_url: str) -> None:
+    store = Store(connect(database_url))
+    for index in range(120):
+        _queue_one(store, f"<mailbot.c{index}@example.ac.uk>")
+    start = threading.Barrier(4)
+
+    def claim_all(worker: int) -> list[str]:
+        outbox = Outbox(Store(connect(database_url)), identity=f"worker-{worker}")
+        start.wait()
+        taken: list[str] = []
+        while batch := outbox.claim(T0, limit=7):
+            taken += [claimed.message_id for claimed in batch]
+        return taken
+
+    with ThreadPoolExecutor(4) as pool:
+        shares = list(pool.map(claim_all, range(4)))
+    taken = [message_id for share in shares for message_id in share]
+    assert len(taken) == len(set(taken)) == 120, "each mail claimed exactly once"
+    assert Outbox(store).counts() == {"sending": 120}
 
 
 def test_mail_left_sending_by_a_dead_process_is_requeued(database_url: str) -> None:
