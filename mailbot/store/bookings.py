@@ -12,7 +12,6 @@ from sqlalchemy import (
     Executable,
     func,
 )
-from sqlalchemy.engine import Row
 from sqlmodel import Session, col, select
 
 from mailbot.domain import (
@@ -25,6 +24,7 @@ from mailbot.domain import (
     Snapshot,
 )
 from mailbot.store import queries as q
+from mailbot.store.prepared import Prepared
 from mailbot.store.tables import (
     BookingRow,
     EventRow,
@@ -49,8 +49,9 @@ class LedgerEntry:
     booking_ref: str | None = None
 
 
-def booking_view(row: BookingRow | Row[Any]) -> BookingView:
-    """An ORM row or a Core row of the booking table as the value the rules take."""
+def booking_view(row: Any) -> BookingView:
+    """Any row with the booking table's columns as attributes (ORM, Core or prepared) as
+    the value the rules take."""
     return BookingView(
         ref=row.ref,
         event_slug=row.event_slug,
@@ -104,22 +105,28 @@ class Transaction:
         if self._session is not None:
             self._session.close()
 
-    def _core(
-        self, statement: Executable, values: dict[str, Any] | list[dict[str, Any]] | None = None
-    ) -> Any:
+    def _core(self, statement: Executable) -> Any:
         """Run a Core statement in this transaction, after pending ORM changes."""
         self.flush()
-        return self.connection.execute(statement, values or {})
+        return self.connection.execute(statement)
+
+    def _rows(self, statement: Prepared, values: dict[str, Any]) -> list[Any]:
+        """A prepared statement's rows in this transaction, after pending ORM changes."""
+        self.flush()
+        return statement.rows(self.connection, values)
+
+    def _run(self, statement: Prepared, values: dict[str, Any] | list[dict[str, Any]]) -> None:
+        self.flush()
+        statement.run(self.connection, values)
 
     def already_handled(self, source_key: str, message_id: str | None) -> str | None:
         """The disposition the ledger records for this message (by source key or by
         Message-ID), or None when it was never handled."""
         if message_id:
-            found = self._core(q.LEDGER_BY_KEY_OR_ID, {"key": source_key, "message_id": message_id})
+            found = self._rows(q.LEDGER_BY_KEY_OR_ID, {"key": source_key, "message_id": message_id})
         else:
-            found = self._core(q.LEDGER_BY_KEY, {"key": source_key})
-        disposition: str | None = found.scalar()
-        return disposition
+            found = self._rows(q.LEDGER_BY_KEY, {"key": source_key})
+        return str(found[0].disposition) if found else None
 
     def lock_event(self, slug: str) -> EventRow:
         statement = select(EventRow).where(EventRow.slug == slug)
@@ -143,15 +150,11 @@ class Transaction:
         """
         slug = {"slug": event.slug}
         if self._locks_rows:
-            self._core(q.LOCK_EVENT, slug)
-        capacity, override, confirmed, waiting, offers = self._core(q.EVENT_STATE, slug).one()
+            self._rows(q.LOCK_EVENT, slug)
+        ((capacity, override, confirmed, waiting, offers),) = self._rows(q.EVENT_STATE, slug)
         places = int(capacity if override is None else override)
-        head = (
-            self._core(q.WAITLIST_HEAD, {**slug, "head": waitlist_head}).all()
-            if waitlist_head
-            else ()
-        )
-        senders = self._core(q.SENDERS_BOOKINGS, {**slug, "email": email}).all()
+        head = self._rows(q.WAITLIST_HEAD, {**slug, "head": waitlist_head}) if waitlist_head else ()
+        senders = self._rows(q.SENDERS_BOOKINGS, {**slug, "email": email})
         return Snapshot(
             event=replace(event, capacity=places),
             confirmed_count=int(confirmed),
@@ -178,20 +181,20 @@ class Transaction:
         ).all()
         return {force: int(count) for force, count in rows if force}
 
-    def _with_position(self, row: BookingRow | Row[Any]) -> BookingView:
+    def _with_position(self, row: Any) -> BookingView:
         view = booking_view(row)
         if view.status is not BookingStatus.WAITLISTED:
             return view
-        ahead = self._core(
+        ((ahead,),) = self._rows(
             q.AHEAD_IN_WAITLIST,
             {"slug": row.event_slug, "created_at": row.created_at, "id": row.id or 0},
-        ).scalar()
+        )
         return replace(view, waitlist_position=int(ahead) + 1)
 
     def unused_ref(self, make_ref: Callable[[], str]) -> str:
         for _ in range(50):
             ref = make_ref()
-            if self._core(q.REF_TAKEN, {"ref": ref}).first() is None:
+            if not self._rows(q.REF_TAKEN, {"ref": ref}):
                 return ref
         raise RuntimeError("could not find an unused booking reference in 50 tries")
 
@@ -209,7 +212,7 @@ class Transaction:
         """Write the decision, the ledger row, the audit entries and the queued mail."""
         if decision is not None:
             self.apply_decision(decision, actor=entry.sender_email or SYSTEM_ACTOR, now=now)
-        inserted = self._core(
+        (inserted,) = self._rows(
             q.INSERT_INBOUND,
             {
                 "source_key": entry.source_key,
@@ -222,7 +225,7 @@ class Transaction:
                 "handled_at": now,
             },
         )
-        inbound_id = int(inserted.inserted_primary_key[0])
+        inbound_id = int(inserted.id)
         if decision is not None and decision.question and event_slug is not None:
             self.session.add(
                 QuestionRow(
@@ -247,7 +250,7 @@ class Transaction:
         """Put rendered mail in the outbox, to be sent after this transaction commits."""
         if not mails:
             return
-        self._core(
+        self._run(
             q.INSERT_OUTBOX,
             [
                 {
@@ -270,7 +273,7 @@ class Transaction:
     def apply_decision(self, decision: Decision, *, actor: str, now: datetime) -> None:
         """The decision's changes to bookings and events, each with an audit entry."""
         for new in decision.new_bookings:
-            self._core(
+            self._run(
                 q.INSERT_BOOKING,
                 {
                     "ref": new.ref,
@@ -356,7 +359,8 @@ class Transaction:
 
     def replies_since(self, recipient: str, since: datetime) -> int:
         """How many mails were queued for this address since then (the reply limit)."""
-        return int(self._core(q.REPLIES_SINCE, {"recipient": recipient, "since": since}).scalar())
+        ((count,),) = self._rows(q.REPLIES_SINCE, {"recipient": recipient, "since": since})
+        return int(count)
 
     def our_outcomes(self, message_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
         """For those of our own Message-IDs that we sent: (outcome, booking ref)."""
@@ -382,7 +386,7 @@ class Transaction:
     def _audit(
         self, now: datetime, ref: str | None, actor: str, action: str, reasons: tuple[str, ...]
     ) -> None:
-        self._core(
+        self._run(
             q.INSERT_AUDIT,
             {
                 "at": now,

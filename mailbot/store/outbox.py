@@ -99,20 +99,19 @@ class Outbox:
         with self.store.one_writer(), self.store.engine.begin() as connection:
             abandoned = [
                 {"claim_id": row.id, "claimant": row.claimed_by, "now": now}
-                for row in connection.execute(q.CLAIMS_IN_FLIGHT)
+                for row in q.CLAIMS_IN_FLIGHT.rows(connection, {})
                 if _abandoned(row.claimed_by, row.claimed_at, host, now)
             ]
-            if abandoned:
-                connection.execute(q.REQUEUE_CLAIM, abandoned)
+            q.REQUEUE_CLAIM.run(connection, abandoned)
         return len(abandoned)
 
     def claim(self, now: datetime, limit: int = CLAIM_BATCH) -> list[Claimed]:
         """Claim up to `limit` due mails, oldest first, for this process to send now."""
         values = {"now": now, "limit": limit, "claimant": self.identity}
         with self.store.one_writer(), self.store.engine.begin() as connection:
-            rows = connection.execute(q.CLAIM_DUE, values).all()
+            rows = q.CLAIM_DUE.rows(connection, values)
         # RETURNING promises no order.
-        return sorted((Claimed(**row._mapping) for row in rows), key=lambda claimed: claimed.id)
+        return sorted((Claimed(**row._asdict()) for row in rows), key=lambda claimed: claimed.id)
 
     def mark_sent(self, claimed: Claimed, now: datetime) -> None:
         self._finish(claimed, SENT, now, error=None, sent_at=now)
@@ -169,7 +168,7 @@ class Outbox:
         # A plain connection and a statement made once, not an ORM session: this runs once
         # per mail sent.
         with self.store.one_writer(), self.store.engine.begin() as connection:
-            connection.execute(q.FINISH_CLAIM, values)
+            q.FINISH_CLAIM.run(connection, values)
 
     def counts(self) -> dict[str, int]:
         with Session(self.store.engine) as session:

@@ -1,6 +1,6 @@
 """The SQL statements every booking request and every sent mail runs, written once in
-SQLAlchemy Core: building and loading ORM objects cost several times the queries
-themselves."""
+SQLAlchemy Core and run as `Prepared` statements: building and loading ORM objects, and
+even SQLAlchemy's Core execution, cost several times the queries themselves."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from mailbot.domain import BookingStatus
+from mailbot.store.prepared import Prepared
 from mailbot.store.tables import AuditRow, BookingRow, EventRow, InboundRow, OutboxRow
 
 _BOOKING: Table = BookingRow.__table__  # type: ignore[attr-defined]
@@ -38,15 +39,15 @@ _VIEW_COLUMNS = (
     _B.created_at,
 )
 
-INSERT_INBOUND = insert(_INBOUND)
-INSERT_OUTBOX = insert(_OUTBOX)
-INSERT_BOOKING = insert(_BOOKING)
-INSERT_AUDIT = insert(_AUDIT)
+INSERT_INBOUND = Prepared(insert(_INBOUND).returning(_INBOUND.c.id))
+INSERT_OUTBOX = Prepared(insert(_OUTBOX))
+INSERT_BOOKING = Prepared(insert(_BOOKING))
+INSERT_AUDIT = Prepared(insert(_AUDIT))
 
-LEDGER_BY_KEY = (
+LEDGER_BY_KEY = Prepared(
     select(_INBOUND.c.disposition).where(_INBOUND.c.source_key == bindparam("key")).limit(1)
 )
-LEDGER_BY_KEY_OR_ID = (
+LEDGER_BY_KEY_OR_ID = Prepared(
     select(_INBOUND.c.disposition)
     .where(
         or_(
@@ -58,8 +59,10 @@ LEDGER_BY_KEY_OR_ID = (
 )
 # Only our own claim is finished: a lease that expired meanwhile belongs to another. The
 # columns to set are the parameters given with it.
-FINISH_CLAIM = update(_OUTBOX).where(
-    _OUTBOX.c.id == bindparam("claim_id"), _OUTBOX.c.claimed_by == bindparam("claimant")
+FINISH_CLAIM = Prepared(
+    update(_OUTBOX).where(
+        _OUTBOX.c.id == bindparam("claim_id"), _OUTBOX.c.claimed_by == bindparam("claimant")
+    )
 )
 # Due mail, oldest first, marked as this process's in the same statement. On PostgreSQL rows
 # another process is claiming are skipped rather than waited for; SQLite has locked it all.
@@ -70,7 +73,7 @@ _DUE = (
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
-CLAIM_DUE = (
+CLAIM_DUE = Prepared(
     update(_OUTBOX)
     .where(_OUTBOX.c.id.in_(_DUE))
     .values(
@@ -89,11 +92,13 @@ CLAIM_DUE = (
         _OUTBOX.c.created_at,
     )
 )
-CLAIMS_IN_FLIGHT = select(_OUTBOX.c.id, _OUTBOX.c.claimed_by, _OUTBOX.c.claimed_at).where(
-    _OUTBOX.c.status == "sending"
+CLAIMS_IN_FLIGHT = Prepared(
+    select(_OUTBOX.c.id, _OUTBOX.c.claimed_by, _OUTBOX.c.claimed_at).where(
+        _OUTBOX.c.status == "sending"
+    )
 )
 # Back to the queue, due at once, unless its claimant finished it meanwhile.
-REQUEUE_CLAIM = (
+REQUEUE_CLAIM = Prepared(
     update(_OUTBOX)
     .where(
         _OUTBOX.c.id == bindparam("claim_id"),
@@ -102,9 +107,11 @@ REQUEUE_CLAIM = (
     )
     .values(status="queued", claimed_by=None, claimed_at=None, next_attempt_at=bindparam("now"))
 )
-REF_TAKEN = select(_B.id).where(_B.ref == bindparam("ref")).limit(1)
-REPLIES_SINCE = select(func.count()).where(
-    _OUTBOX.c.recipient == bindparam("recipient"), _OUTBOX.c.created_at >= bindparam("since")
+REF_TAKEN = Prepared(select(_B.id).where(_B.ref == bindparam("ref")).limit(1))
+REPLIES_SINCE = Prepared(
+    select(func.count()).where(
+        _OUTBOX.c.recipient == bindparam("recipient"), _OUTBOX.c.created_at >= bindparam("since")
+    )
 )
 
 
@@ -118,35 +125,41 @@ def _count_of_event(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
 
 # The event's places and three counts, each of one range of ix_booking_event_queue: a third
 # of the cost of one pass that sorts every booking of the event into the three.
-EVENT_STATE = select(
-    _EVENT.c.capacity,
-    _EVENT.c.capacity_override,
-    _count_of_event(_B.status == _CONFIRMED),
-    _count_of_event(_B.status == _WAITLISTED),
-    _count_of_event(_B.status == _WAITLISTED, _B.offer_expires_at.is_not(None)),
-).where(_EVENT.c.slug == bindparam("slug"))
+EVENT_STATE = Prepared(
+    select(
+        _EVENT.c.capacity,
+        _EVENT.c.capacity_override,
+        _count_of_event(_B.status == _CONFIRMED),
+        _count_of_event(_B.status == _WAITLISTED),
+        _count_of_event(_B.status == _WAITLISTED, _B.offer_expires_at.is_not(None)),
+    ).where(_EVENT.c.slug == bindparam("slug"))
+)
 # PostgreSQL: taken before EVENT_STATE, whose counts must be read once the lock is held (a
 # statement that waits for a row lock still counts from the snapshot it started with).
-LOCK_EVENT = select(_EVENT.c.slug).where(_EVENT.c.slug == bindparam("slug")).with_for_update()
-WAITLIST_HEAD = (
+LOCK_EVENT = Prepared(
+    select(_EVENT.c.slug).where(_EVENT.c.slug == bindparam("slug")).with_for_update()
+)
+WAITLIST_HEAD = Prepared(
     select(*_VIEW_COLUMNS)
     .where(_B.event_slug == bindparam("slug"), _B.status == _WAITLISTED)
     .where(_B.offer_expires_at.is_(None))
     .order_by(_B.created_at, _B.id)
     .limit(bindparam("head"))
 )
-SENDERS_BOOKINGS = (
+SENDERS_BOOKINGS = Prepared(
     select(*_VIEW_COLUMNS)
     .where(_B.event_slug == bindparam("slug"), _B.email == bindparam("email"))
     .order_by(_B.created_at.desc(), _B.id.desc())
 )
-AHEAD_IN_WAITLIST = select(func.count()).where(
-    _B.event_slug == bindparam("slug"),
-    _B.status == _WAITLISTED,
-    or_(
-        _B.created_at < bindparam("created_at"),
-        and_(_B.created_at == bindparam("created_at"), _B.id < bindparam("id")),
-    ),
+AHEAD_IN_WAITLIST = Prepared(
+    select(func.count()).where(
+        _B.event_slug == bindparam("slug"),
+        _B.status == _WAITLISTED,
+        or_(
+            _B.created_at < bindparam("created_at"),
+            and_(_B.created_at == bindparam("created_at"), _B.id < bindparam("id")),
+        ),
+    )
 )
 
 
