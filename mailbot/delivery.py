@@ -14,7 +14,8 @@ from mailbot.errors import (
     TransientDeliveryError,
 )
 from mailbot.mail.base import MailSink
-from mailbot.store.outbox import CLAIM_BATCH, FAILED, Claimed, Outbox
+from mailbot.store.outbox import CLAIM_BATCH, Claimed, Outbox
+from mailbot.store.tables import FAILED
 
 log = logging.getLogger("mailbot.delivery")
 

@@ -30,9 +30,9 @@ from mailbot.store.database import (
     open_engine,
     schema_is_current,
 )
-from mailbot.store.outbox import QUEUED, SENDING, Outbox, retry_delay
+from mailbot.store.outbox import Outbox, retry_delay
 from mailbot.store.store import Store
-from mailbot.store.tables import OutboxRow
+from mailbot.store.tables import QUEUED, SENDING, OutboxRow
 from mailbot.wiring import open_sink, open_source, pipeline_settings
 from tests.harness import FIXED_NOW, Workspace, eml
 from tests.processes import running, wait_until

@@ -13,12 +13,7 @@ from sqlmodel import Session, col, select
 
 from mailbot.store import queries as q
 from mailbot.store.store import Store
-from mailbot.store.tables import OutboxRow
-
-QUEUED = "queued"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
+from mailbot.store.tables import FAILED, QUEUED, SENT, OutboxRow
 
 # A claim older than this is presumed dead even on another host; it must exceed the
 # longest an SMTP transaction can take (connect + DATA, each bounded by the timeout).

@@ -1,12 +1,14 @@
 """Run the statements every message runs straight on the driver's cursor, compiled once.
 
 Measured on SQLite, SQLAlchemy spends about 20 µs setting up and reading back each execution
-of a small statement, and SQLite about 1 µs running it; handling one booking request runs
-nine of them, and sending one mail two. Here a Core statement is compiled once per dialect
-and set of parameter names, its parameters go through the same type processors SQLAlchemy
-would apply (timestamps as UTC, SQLite's text format for them), and a driver error is raised
-as the SQLAlchemy exception SQLAlchemy itself would raise, so callers cannot tell the
-difference except in time. Statements built anew for each call stay with SQLAlchemy.
+of a small statement, and SQLite about 1 µs running it. Handling one booking request runs
+nine of them; sending one mail runs one, besides a claim for each batch.
+
+Here a Core statement is compiled once per dialect and set of parameter names. Its
+parameters go through the same type processors SQLAlchemy would apply (timestamps as UTC,
+SQLite's text format for them), and a driver error is raised as the exception SQLAlchemy
+itself would raise, so callers cannot tell the difference except in time. Statements built
+anew for each call stay with SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ class Prepared:
                 rows[0],
                 exc,
                 connection.dialect.loaded_dbapi.Error,
+                # The values are people's addresses and mail: not for an error message.
+                hide_parameters=True,
                 dialect=connection.dialect,
             ) from exc
         return cursor

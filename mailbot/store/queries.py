@@ -13,7 +13,15 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from mailbot.domain import BookingStatus
 from mailbot.store.prepared import Prepared
-from mailbot.store.tables import AuditRow, BookingRow, EventRow, InboundRow, OutboxRow
+from mailbot.store.tables import (
+    QUEUED,
+    SENDING,
+    AuditRow,
+    BookingRow,
+    EventRow,
+    InboundRow,
+    OutboxRow,
+)
 
 _BOOKING: Table = BookingRow.__table__  # type: ignore[attr-defined]
 _INBOUND: Table = InboundRow.__table__  # type: ignore[attr-defined]
@@ -68,7 +76,7 @@ FINISH_CLAIM = Prepared(
 # another process is claiming are skipped rather than waited for; SQLite has locked it all.
 _DUE = (
     select(_OUTBOX.c.id)
-    .where(_OUTBOX.c.status == "queued", _OUTBOX.c.next_attempt_at <= bindparam("now"))
+    .where(_OUTBOX.c.status == QUEUED, _OUTBOX.c.next_attempt_at <= bindparam("now"))
     .order_by(_OUTBOX.c.id)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
@@ -77,7 +85,7 @@ CLAIM_DUE = Prepared(
     update(_OUTBOX)
     .where(_OUTBOX.c.id.in_(_DUE))
     .values(
-        status="sending",
+        status=SENDING,
         claimed_by=bindparam("claimant"),
         claimed_at=bindparam("now"),
         attempts=_OUTBOX.c.attempts + 1,
@@ -94,7 +102,7 @@ CLAIM_DUE = Prepared(
 )
 CLAIMS_IN_FLIGHT = Prepared(
     select(_OUTBOX.c.id, _OUTBOX.c.claimed_by, _OUTBOX.c.claimed_at).where(
-        _OUTBOX.c.status == "sending"
+        _OUTBOX.c.status == SENDING
     )
 )
 # Back to the queue, due at once, unless its claimant finished it meanwhile.
@@ -102,10 +110,10 @@ REQUEUE_CLAIM = Prepared(
     update(_OUTBOX)
     .where(
         _OUTBOX.c.id == bindparam("claim_id"),
-        _OUTBOX.c.status == "sending",
+        _OUTBOX.c.status == SENDING,
         _OUTBOX.c.claimed_by.is_not_distinct_from(bindparam("claimant")),
     )
-    .values(status="queued", claimed_by=None, claimed_at=None, next_attempt_at=bindparam("now"))
+    .values(status=QUEUED, claimed_by=None, claimed_at=None, next_attempt_at=bindparam("now"))
 )
 REF_TAKEN = Prepared(select(_B.id).where(_B.ref == bindparam("ref")).limit(1))
 REPLIES_SINCE = Prepared(

@@ -93,6 +93,14 @@ class FailureRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
 
 
+# The states of an outgoing mail (see store/outbox.py): queued -> sending -> sent, or back to
+# queued, or failed.
+QUEUED = "queued"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+
+
 class OutboxRow(SQLModel, table=True):
     """A mail waiting for, in, or done with delivery. One Message-ID for its whole life."""
 
