@@ -28,8 +28,8 @@ def open_engine(url: str, *, serialise: bool = True) -> Engine:
 
     pysqlite's own transaction handling starts transactions lazily and as DEFERRED, so a
     read-then-write can overbook; BEGIN IMMEDIATE takes the write lock up front instead.
-    `serialise=False` keeps pysqlite's behaviour: it exists only so that the concurrency
-    test can show, in a control run, that the lock is what prevents overbooking.
+    `serialise=False` keeps pysqlite's behaviour: for tests only, to read without taking the
+    write lock, and to show in a control run that the lock is what prevents overbooking.
     """
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
