@@ -13,7 +13,7 @@ import requests
 
 from mailbot.errors import OperationalError, causes
 
-__all__ = ["Grant", "OAuth2Settings", "TokenSource", "xoauth2_string"]
+__all__ = ["Grant", "OAuth2Settings", "TokenSource"]
 
 log = logging.getLogger("mailbot.oauth")
 
@@ -41,18 +41,6 @@ class OAuth2Settings:
     scope: str
     grant: Grant
     refresh_token: str | None = field(default=None, repr=False)
-
-
-def xoauth2_string(username: str, token: str) -> str:
-    """The SASL XOAUTH2 initial client response, *not* base64-encoded.
-
-    Neither client library needs it: aiosmtplib's `SMTP.auth_xoauth2(username, token)`
-    builds this string and base64-encodes it itself, and imapclient's
-    `IMAPClient.oauth2_login(user, token)` builds it too and lets imaplib base64-encode
-    it. It is for code that speaks SASL directly (imaplib's `authenticate()` callback
-    returns it as is and encodes it) and for servers that check it.
-    """
-    return f"user={username}\x01auth=Bearer {token}\x01\x01"
 
 
 def _one_line(text: str) -> str:
