@@ -7,41 +7,34 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import jinja2
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from mailbot.answer import answer, note_bounce
 from mailbot.classify import OwnIdentity, classify
-from mailbot.classify.body import readable_part
 from mailbot.classify.bounce import Bounce, bounce_report
-from mailbot.commands import looks_like_commands
 from mailbot.courier import Courier
-from mailbot.decide import decide, expire_offer
+from mailbot.decide import expire_offer
 from mailbot.delivery import DeliverySummary, deliver_pending
 from mailbot.domain import (
     Automated,
     Disposition,
     EventInfo,
     InboundMail,
-    Intent,
     Notice,
-    Outcome,
     OutgoingMail,
     Policy,
     RawMessage,
-    Request,
-    Unusable,
 )
 from mailbot.errors import OperationalError
 from mailbot.mail.base import MailSink, MailSource
-from mailbot.organiser_mail import answer_organiser
 from mailbot.parse import parse
 from mailbot.refs import random_ref
-from mailbot.render import ReplyContext, Sender, long_date, new_message_id, render_notice
-from mailbot.route import references_in, route
-from mailbot.store.bookings import WAITLIST_HEAD, LedgerEntry, Transaction
+from mailbot.render import ReplyContext, Sender, new_message_id, render_notice
+from mailbot.store.bookings import LedgerEntry
 from mailbot.store.outbox import Outbox
 from mailbot.store.store import Store
 
@@ -298,8 +291,8 @@ class Mailbot:
                 result = "already handled"
             else:
                 if bounce is not None:
-                    self._note_bounce(tx, bounce, now)
-                entry, set_aside = self._decide_and_record(tx, mail, classification, now)
+                    note_bounce(tx, bounce, now)
+                entry, set_aside = answer(self, tx, mail, classification, now)
                 result = entry.outcome or ("set aside" if set_aside else "ignored")
                 log.info(
                     "%s: %s%s (%s)",
@@ -313,58 +306,6 @@ class Mailbot:
         else:
             self.source.mark_handled(raw.source_key)
         return result
-
-    def _route(
-        self, tx: Transaction, mail: InboundMail, thread: dict[str, tuple[str, str | None]]
-    ) -> EventInfo | None:
-        thread_refs = [ref for _outcome, ref in thread.values() if ref]
-        thread_event = None
-        for ref in thread_refs:
-            booking = tx.booking_view(ref)
-            if booking is not None:
-                thread_event = booking.event_slug
-                break
-        ref_events = {}
-        for ref in references_in(mail):
-            booking = tx.booking_view(ref)
-            if booking is not None:
-                ref_events[ref] = booking.event_slug
-        return route(
-            mail,
-            self.settings.events,
-            booking_address=self.from_address,
-            thread_event=thread_event,
-            ref_events=ref_events,
-        )
-
-    def _ask_which_event(
-        self, tx: Transaction, mail: InboundMail, request: Request, now: datetime
-    ) -> LedgerEntry:
-        """Several events and nothing says which: one question back, nothing booked."""
-        local, _, domain = self.from_address.partition("@")
-        choices = tuple(
-            f"{event.title} ({long_date(event.starts_at)}): write to {local}+{event.slug}@{domain}"
-            f" or put {event.slug} in the subject"
-            for event in self.settings.events
-        )
-        notice = Notice(
-            Outcome.INFO,
-            None,
-            template="which-event",
-            recipient=request.sender.email,
-            summary=choices,
-        )
-        mails = self.render((notice,), mail, now, default_event=self.settings.events[0])
-        entry = LedgerEntry(
-            mail.source_key,
-            mail.message_id,
-            request.sender.email,
-            Disposition.ANSWERED,
-            "asked which event: the mail names none of them",
-            outcome=Outcome.INFO.value,
-        )
-        tx.apply(entry, None, mails, sender_address=self.from_address, now=now)
-        return entry
 
     def render(
         self,
@@ -401,102 +342,6 @@ class Mailbot:
     def render_notices(self, notices: tuple[Notice, ...], event: EventInfo) -> list[OutgoingMail]:
         """Mail that answers nothing (reminders, offers): rendered now, to be queued."""
         return self.render(notices, None, self.clock(), default_event=event)
-
-    def _note_bounce(self, tx: Transaction, bounce: Bounce, now: datetime) -> None:
-        """A bounce of our own mail marks that booking's address undeliverable, nothing else."""
-        if bounce.temporary:
-            return
-        reason = f"bounced: {', '.join(bounce.failed_addresses) or 'address refused'}"
-        for outcome_and_ref in tx.our_outcomes(bounce.our_message_ids).values():
-            ref = outcome_and_ref[1]
-            if ref is not None and tx.mark_undeliverable(ref, reason, now):
-                log.info("booking %s: address undeliverable", ref)
-
-    def _record_unanswered(
-        self,
-        tx: Transaction,
-        mail: InboundMail,
-        disposition: Disposition,
-        reason: str,
-        now: datetime,
-    ) -> LedgerEntry:
-        sender_email = mail.sender.email if mail.sender else None
-        entry = LedgerEntry(mail.source_key, mail.message_id, sender_email, disposition, reason)
-        tx.apply(entry, None, (), sender_address=self.from_address, now=now)
-        return entry
-
-    def _decide_and_record(
-        self,
-        tx: Transaction,
-        mail: InboundMail,
-        classification: Request | Automated | Unusable,
-        now: datetime,
-    ) -> tuple[LedgerEntry, bool]:
-        if isinstance(classification, Unusable):
-            entry = self._record_unanswered(
-                tx, mail, Disposition.SET_ASIDE, classification.reason, now
-            )
-            return entry, True
-        if isinstance(classification, Automated):
-            return self._record_unanswered(
-                tx, mail, Disposition.IGNORED, classification.reason, now
-            ), False
-        request = classification
-        if request.sender.email == self.settings.policy.organiser_email.lower():
-            # The organiser's mail is never a booking request: commands, or thanks, or help.
-            if request.intent is Intent.ACKNOWLEDGE:
-                reason = "the organiser's acknowledgement"
-                return self._record_unanswered(tx, mail, Disposition.IGNORED, reason, now), False
-            commands_text = readable_part(mail.text)
-            if not looks_like_commands(commands_text):
-                commands_text = ""  # answered with "no command found" and the list of commands
-            return answer_organiser(self, tx, mail, request, text=commands_text, now=now), False
-        if request.intent is Intent.ACKNOWLEDGE and tx.has_open_offer(request.sender.email, now):
-            request = replace(request, intent=Intent.BOOK)  # "Yes, thanks!" takes the place
-        if request.intent is Intent.ACKNOWLEDGE:
-            reason = "nothing to answer (thanks or a calendar acceptance)"
-            return self._record_unanswered(tx, mail, Disposition.IGNORED, reason, now), False
-        limit = self.settings.replies_per_day
-        if tx.replies_since(request.sender.email, now - timedelta(days=1)) >= limit:
-            # A responder that sets none of the automated-mail headers would otherwise loop.
-            reason = f"reply limit reached ({limit} a day to {request.sender.email})"
-            log.warning("%s: %s", mail.source_key, reason)
-            return self._record_unanswered(tx, mail, Disposition.IGNORED, reason, now), False
-        thread = tuple(filter(None, (mail.in_reply_to, *mail.references)))
-        asked = tx.our_outcomes(thread)
-        if any(outcome == Outcome.DETAILS_NEEDED.value for outcome, _ in asked.values()):
-            request = replace(request, details_already_asked=True)
-
-        event = self._route(tx, mail, asked)
-        if event is None:
-            return self._ask_which_event(tx, mail, request, now), False
-        colleagues = [c.email for c in request.colleagues]
-        # Only a cancellation frees a place to pass down the waitlist.
-        head = WAITLIST_HEAD if request.intent is Intent.CANCEL else 0
-        snapshot = tx.snapshot(event, request.sender.email, colleagues, waitlist_head=head)
-        refs = [tx.unused_ref(self.make_ref) for _ in range(1 + len(colleagues))]
-        decision = decide(request, snapshot, self.settings.policy, now, refs)
-        mails = self.render(decision.notices, mail, now, default_event=snapshot.event)
-        first = decision.notices[0].booking if decision.notices else None
-        entry = LedgerEntry(
-            mail.source_key,
-            mail.message_id,
-            request.sender.email,
-            Disposition.ANSWERED,
-            "; ".join(decision.reasons),
-            outcome=decision.outcome.value,
-            booking_ref=first.ref if first else None,
-        )
-        tx.apply(
-            entry,
-            decision,
-            mails,
-            sender_address=self.from_address,
-            now=now,
-            event_slug=event.slug,
-            sender_name=request.sender.name,
-        )
-        return entry, False
 
 
 _QUIET_RECORD = 60

@@ -1,0 +1,188 @@
+"""Decide and record one message that has been read: a booking request answered, the
+organiser's mail carried out, anything else recorded unanswered. Runs inside the pipeline's
+transaction; the pipeline moves the message only after the commit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from mailbot.classify.body import readable_part
+from mailbot.classify.bounce import Bounce
+from mailbot.commands import looks_like_commands
+from mailbot.decide import decide
+from mailbot.domain import (
+    Automated,
+    Disposition,
+    EventInfo,
+    InboundMail,
+    Intent,
+    Notice,
+    Outcome,
+    Request,
+    Unusable,
+)
+from mailbot.organiser_mail import answer_organiser
+from mailbot.render import long_date
+from mailbot.route import references_in, route
+from mailbot.store.bookings import WAITLIST_HEAD, LedgerEntry, Transaction
+
+if TYPE_CHECKING:  # the pipeline calls in here; importing it at run time would be circular
+    from mailbot.app import Mailbot
+
+log = logging.getLogger("mailbot.poll")
+
+
+def answer(
+    bot: Mailbot,
+    tx: Transaction,
+    mail: InboundMail,
+    classification: Request | Automated | Unusable,
+    now: datetime,
+) -> tuple[LedgerEntry, bool]:
+    """Record what the message was and queue its answer, if it gets one; the ledger entry,
+    and whether the message is to be set aside rather than filed as handled."""
+    if isinstance(classification, Unusable):
+        reason = classification.reason
+        return _record_unanswered(bot, tx, mail, Disposition.SET_ASIDE, reason, now=now), True
+    if isinstance(classification, Automated):
+        reason = classification.reason
+        return _record_unanswered(bot, tx, mail, Disposition.IGNORED, reason, now=now), False
+    request = classification
+    if request.sender.email == bot.settings.policy.organiser_email.lower():
+        # The organiser's mail is never a booking request: commands, or thanks, or help.
+        if request.intent is Intent.ACKNOWLEDGE:
+            reason = "the organiser's acknowledgement"
+            return _record_unanswered(bot, tx, mail, Disposition.IGNORED, reason, now=now), False
+        commands_text = readable_part(mail.text)
+        if not looks_like_commands(commands_text):
+            commands_text = ""  # answered with "no command found" and the list of commands
+        return answer_organiser(bot, tx, mail, request, text=commands_text, now=now), False
+    if request.intent is Intent.ACKNOWLEDGE and tx.has_open_offer(request.sender.email, now):
+        request = replace(request, intent=Intent.BOOK)  # "Yes, thanks!" takes the place
+    if request.intent is Intent.ACKNOWLEDGE:
+        reason = "nothing to answer (thanks or a calendar acceptance)"
+        return _record_unanswered(bot, tx, mail, Disposition.IGNORED, reason, now=now), False
+    limit = bot.settings.replies_per_day
+    if tx.replies_since(request.sender.email, now - timedelta(days=1)) >= limit:
+        # A responder that sets none of the automated-mail headers would otherwise loop.
+        reason = f"reply limit reached ({limit} a day to {request.sender.email})"
+        log.warning("%s: %s", mail.source_key, reason)
+        return _record_unanswered(bot, tx, mail, Disposition.IGNORED, reason, now=now), False
+    thread = tuple(filter(None, (mail.in_reply_to, *mail.references)))
+    asked = tx.our_outcomes(thread)
+    if any(outcome == Outcome.DETAILS_NEEDED.value for outcome, _ in asked.values()):
+        request = replace(request, details_already_asked=True)
+
+    event = _route(bot, tx, mail, asked)
+    if event is None:
+        return _ask_which_event(bot, tx, mail, request, now), False
+    colleagues = [c.email for c in request.colleagues]
+    # Only a cancellation frees a place to pass down the waitlist.
+    head = WAITLIST_HEAD if request.intent is Intent.CANCEL else 0
+    snapshot = tx.snapshot(event, request.sender.email, colleagues, waitlist_head=head)
+    refs = [tx.unused_ref(bot.make_ref) for _ in range(1 + len(colleagues))]
+    decision = decide(request, snapshot, bot.settings.policy, now, refs)
+    mails = bot.render(decision.notices, mail, now, default_event=snapshot.event)
+    first = decision.notices[0].booking if decision.notices else None
+    entry = LedgerEntry(
+        mail.source_key,
+        mail.message_id,
+        request.sender.email,
+        Disposition.ANSWERED,
+        "; ".join(decision.reasons),
+        outcome=decision.outcome.value,
+        booking_ref=first.ref if first else None,
+    )
+    tx.apply(
+        entry,
+        decision,
+        mails,
+        sender_address=bot.from_address,
+        now=now,
+        event_slug=event.slug,
+        sender_name=request.sender.name,
+    )
+    return entry, False
+
+
+def _route(
+    bot: Mailbot, tx: Transaction, mail: InboundMail, thread: dict[str, tuple[str, str | None]]
+) -> EventInfo | None:
+    thread_refs = [ref for _outcome, ref in thread.values() if ref]
+    thread_event = None
+    for ref in thread_refs:
+        booking = tx.booking_view(ref)
+        if booking is not None:
+            thread_event = booking.event_slug
+            break
+    ref_events = {}
+    for ref in references_in(mail):
+        booking = tx.booking_view(ref)
+        if booking is not None:
+            ref_events[ref] = booking.event_slug
+    return route(
+        mail,
+        bot.settings.events,
+        booking_address=bot.from_address,
+        thread_event=thread_event,
+        ref_events=ref_events,
+    )
+
+
+def _ask_which_event(
+    bot: Mailbot, tx: Transaction, mail: InboundMail, request: Request, now: datetime
+) -> LedgerEntry:
+    """Several events and nothing says which: one question back, nothing booked."""
+    local, _, domain = bot.from_address.partition("@")
+    choices = tuple(
+        f"{event.title} ({long_date(event.starts_at)}): write to {local}+{event.slug}@{domain}"
+        f" or put {event.slug} in the subject"
+        for event in bot.settings.events
+    )
+    notice = Notice(
+        Outcome.INFO,
+        None,
+        template="which-event",
+        recipient=request.sender.email,
+        summary=choices,
+    )
+    mails = bot.render((notice,), mail, now, default_event=bot.settings.events[0])
+    entry = LedgerEntry(
+        mail.source_key,
+        mail.message_id,
+        request.sender.email,
+        Disposition.ANSWERED,
+        "asked which event: the mail names none of them",
+        outcome=Outcome.INFO.value,
+    )
+    tx.apply(entry, None, mails, sender_address=bot.from_address, now=now)
+    return entry
+
+
+def _record_unanswered(
+    bot: Mailbot,
+    tx: Transaction,
+    mail: InboundMail,
+    disposition: Disposition,
+    reason: str,
+    *,
+    now: datetime,
+) -> LedgerEntry:
+    sender_email = mail.sender.email if mail.sender else None
+    entry = LedgerEntry(mail.source_key, mail.message_id, sender_email, disposition, reason)
+    tx.apply(entry, None, (), sender_address=bot.from_address, now=now)
+    return entry
+
+
+def note_bounce(tx: Transaction, bounce: Bounce, now: datetime) -> None:
+    """A bounce of our own mail marks that booking's address undeliverable, nothing else."""
+    if bounce.temporary:
+        return
+    reason = f"bounced: {', '.join(bounce.failed_addresses) or 'address refused'}"
+    for outcome_and_ref in tx.our_outcomes(bounce.our_message_ids).values():
+        ref = outcome_and_ref[1]
+        if ref is not None and tx.mark_undeliverable(ref, reason, now):
+            log.info("booking %s: address undeliverable", ref)
