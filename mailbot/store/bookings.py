@@ -317,7 +317,7 @@ class Transaction:
             self._audit(now, None, actor, f"capacity of {slug} set to {places}", decision.reasons)
             event.capacity_override = places
             self.session.add(event)
-        self.session.flush()
+        self.flush()
 
     def lapsed_offers(self, now: datetime) -> list[BookingView]:
         rows = self.session.exec(
