@@ -45,7 +45,7 @@ class Prepared:
 
     def __init__(self, statement: Select[Any] | UpdateBase) -> None:
         self.statement = statement
-        self._compiled: dict[tuple[str, frozenset[str]], _Compiled] = {}
+        self._compiled: dict[tuple[str, str, frozenset[str]], _Compiled] = {}
 
     def rows(self, connection: Connection, params: Params) -> list[Any]:
         """The returned rows, as named tuples of processed values."""
@@ -72,8 +72,9 @@ class Prepared:
             cursor.close()
 
     def _compile(self, dialect: Dialect, params: Params) -> _Compiled:
-        # An INSERT's columns are the parameters given, as SQLAlchemy compiles it too.
-        key = (dialect.name, frozenset(params))
+        # An INSERT's columns are the parameters given, as SQLAlchemy compiles it too; the
+        # driver decides how parameters are written (`?` or `%(name)s`).
+        key = (dialect.name, dialect.driver, frozenset(params))
         found = self._compiled.get(key)
         if found is None:
             found = self._compiled[key] = _compile(self.statement, dialect, list(params))
