@@ -35,8 +35,10 @@ class BookingRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(max_length=20, unique=True)
-    event_slug: str = Field(foreign_key="event.slug", max_length=100, index=True)
-    email: str = Field(max_length=320, index=True)
+    # Indexed with status (ix_booking_event_queue) and with email (ix_booking_email_event),
+    # both made by migration 0007.
+    event_slug: str = Field(foreign_key="event.slug", max_length=100)
+    email: str = Field(max_length=320)
     name: str | None = Field(default=None, max_length=200)
     rank: str | None = Field(default=None, max_length=100)
     force: str | None = Field(default=None, max_length=200)
