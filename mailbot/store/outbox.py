@@ -91,7 +91,7 @@ class Outbox:
         than the lease is re-queued wherever it was made.
         """
         host = socket.gethostname()
-        with self.store.one_writer(), self.store.engine.begin() as connection:
+        with self.store.writing() as connection:
             abandoned = [
                 {"claim_id": row.id, "claimant": row.claimed_by, "now": now}
                 for row in q.CLAIMS_IN_FLIGHT.rows(connection, {})
@@ -103,7 +103,7 @@ class Outbox:
     def claim(self, now: datetime, limit: int = CLAIM_BATCH) -> list[Claimed]:
         """Claim up to `limit` due mails, oldest first, for this process to send now."""
         values = {"now": now, "limit": limit, "claimant": self.identity}
-        with self.store.one_writer(), self.store.engine.begin() as connection:
+        with self.store.writing() as connection:
             rows = q.CLAIM_DUE.rows(connection, values)
         # RETURNING promises no order.
         return sorted((Claimed(**row._asdict()) for row in rows), key=lambda claimed: claimed.id)
@@ -162,7 +162,7 @@ class Outbox:
         values["claimant"] = self.identity
         # A plain connection and a statement made once, not an ORM session: this runs once
         # per mail sent.
-        with self.store.one_writer(), self.store.engine.begin() as connection:
+        with self.store.writing() as connection:
             q.FINISH_CLAIM.run(connection, values)
 
     def counts(self) -> dict[str, int]:

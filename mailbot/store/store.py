@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Connection, Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -46,8 +46,15 @@ class Store:
             yield
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def writing(self) -> Iterator[Connection]:
+        """A connection in a writer's transaction, committed on leaving: for Core statements
+        alone, without the ORM session a `transaction` may make."""
         with self.one_writer(), self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self.writing() as connection:
             tx = Transaction(connection, serialise=self.serialise)
             try:
                 yield tx
