@@ -137,8 +137,11 @@ def _deliver_when_nudged(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which decides
     parents_end.close()  # else the parent's death would never read as end-of-file here
 
+    def orphaned() -> bool:
+        return os.getppid() != parts.parent
+
     def should_stop() -> bool:
-        return hurry.is_set() or os.getppid() != parts.parent
+        return hurry.is_set() or orphaned()
 
     sink: MailSink | None = None
     try:
@@ -147,7 +150,7 @@ def _deliver_when_nudged(
         summary = DeliverySummary()
         while True:
             finishing = _next_instruction(pipe)
-            if os.getppid() != parts.parent:
+            if orphaned():
                 return
             # A server found unavailable is tried again only at the end, as in-process.
             if not hurry.is_set() and (finishing or summary.stopped_by is None):
