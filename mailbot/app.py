@@ -29,7 +29,7 @@ from mailbot.domain import (
     Policy,
     RawMessage,
 )
-from mailbot.errors import OperationalError
+from mailbot.errors import InboxFilingError, OperationalError
 from mailbot.mail.base import MailSink, MailSource
 from mailbot.parse import parse
 from mailbot.refs import random_ref
@@ -64,6 +64,8 @@ class PollSummary:
 
     results: Counter[str] = field(default_factory=Counter)
     delivery: DeliverySummary = field(default_factory=DeliverySummary)
+    # Handled mail the inbox would not let us move (see InboxFilingError), in the server's words.
+    filing_problem: str | None = None
 
     @property
     def handled(self) -> int:
@@ -173,7 +175,12 @@ class Mailbot:
                 summary.delivery += self.deliver()
                 last_drain = time.monotonic()
 
-        summary.results.update(self.handle_inbox(on_message, should_stop, deliver_if_due))
+        try:
+            self._handle_inbox(summary, on_message, should_stop, deliver_if_due)
+        except OperationalError:
+            # Replies already committed go out whatever became of the inbox.
+            summary.delivery += self.deliver()
+            raise
         handled = self.clock()
         summary.delivery += self.deliver()
         return handled
@@ -187,15 +194,36 @@ class Mailbot:
     ) -> datetime:
         """Returns when the handling ended."""
         try:
-            summary.results.update(self.handle_inbox(on_message, should_stop, courier.nudge))
+            self._handle_inbox(summary, on_message, should_stop, courier.nudge)
+        except OperationalError:
+            # Replies already committed go out whatever became of the inbox.
+            self._finish_courier(courier, summary)
+            raise
         except BaseException:
             courier.finish(hurry=True)
             raise
         handled = self.clock()
+        self._finish_courier(courier, summary)
+        return handled
+
+    def _finish_courier(self, courier: Courier, summary: PollSummary) -> None:
         sent = courier.finish()
         # Without a summary (nothing handled, or the courier died) this process sends.
         summary.delivery += sent if sent is not None else self.deliver()
-        return handled
+
+    def _handle_inbox(
+        self,
+        summary: PollSummary,
+        on_message: Callable[[str], None] | None,
+        should_stop: Callable[[], bool],
+        after_each: Callable[[], None],
+    ) -> None:
+        """Handle the inbox into `summary`; a refusal to file handled mail is noted there,
+        after every message was handled, and does not stop the poll."""
+        try:
+            self.handle_inbox(on_message, should_stop, after_each, summary.results)
+        except InboxFilingError as exc:
+            summary.filing_problem = str(exc)
 
     def expire_offers(self) -> Counter[str]:
         """Offers not taken up in time lapse, and each place is offered to the next person."""
@@ -224,8 +252,11 @@ class Mailbot:
         on_message: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         after_each: Callable[[], None] = lambda: None,
+        results: Counter[str] | None = None,
     ) -> Counter[str]:
-        results: Counter[str] = Counter()
+        """Handle every new message, counting each result in `results` as it happens (so a
+        failure part-way still leaves the count of what was done)."""
+        results = Counter() if results is None else results
         for raw in self.source.fetch_new():
             if should_stop():
                 break

@@ -180,6 +180,9 @@ def poll(config: ConfigOption = None) -> None:
                 f"mailbot: delivery paused, will retry: {summary.delivery.stopped_by}",
                 markup=False,
             )
+        if summary.filing_problem:
+            # Every reply went out; the administrator still has a folder or quota to mend.
+            raise OperationalError(summary.filing_problem)
 
 
 def _advancing(progress: Progress, task: TaskID) -> Callable[[str], None]:

@@ -25,6 +25,14 @@ class OperationalError(MailbotError):
     """A server or the database could not be reached or refused us: exit status 1."""
 
 
+class InboxFilingError(OperationalError):
+    """Handled mail could not be moved out of the inbox (a folder refused, a quota full).
+
+    Raised by a source only after every new message was read and handled: nothing waits
+    on it, the messages stay in the inbox, and the move is tried again on the next cycle.
+    """
+
+
 class TransientDeliveryError(OperationalError):
     """Delivery failed in a way that may succeed later (4xx, connection lost)."""
 

@@ -29,7 +29,7 @@ tls = false
 username = "{imap_user}"
 password_env = "{password_env}"
 timeout_seconds = 10
-
+{mailbox_extra}
 [smtp]
 host = "127.0.0.1"
 port = {smtp_port}
@@ -91,6 +91,7 @@ class RealMailbot:
         capacity: int = 50,
         poll_seconds: int = 60,
         database_url: str | None = None,
+        mailbox_extra: str = "",
     ) -> None:
         self.root = root
         self.dovecot = dovecot
@@ -107,6 +108,7 @@ class RealMailbot:
                 database_url=self.database_url,
                 poll_seconds=poll_seconds,
                 capacity=capacity,
+                mailbox_extra=mailbox_extra,
             )
         )
         self.env = {**os.environ, PASSWORD_ENV: dovecot.password}

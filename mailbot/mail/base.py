@@ -12,7 +12,10 @@ class MailSource(Protocol):
     """Where inbound mail is read. The database, not the source, knows what was handled."""
 
     def fetch_new(self) -> Iterator[RawMessage]:
-        """Every message in the inbox not yet moved away, oldest first, without marking it read."""
+        """Every message in the inbox not yet moved away, oldest first, without marking it read.
+
+        Raises InboxFilingError after the last message when handled mail could not be moved.
+        """
         ...
 
     def mark_handled(self, source_key: str) -> None:

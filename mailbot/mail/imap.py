@@ -13,13 +13,22 @@ from typing import Any
 from imapclient import IMAPClient
 
 from mailbot.domain import RawMessage
-from mailbot.errors import OperationalError
+from mailbot.errors import InboxFilingError, OperationalError
 from mailbot.mail.base import TokenSource
+from mailbot.mail.imap_layout import (
+    FolderLayout,
+    announces_mail,
+    is_gone,
+    layout_from_list,
+    layout_from_namespace,
+    take_announcements,
+)
 
 log = logging.getLogger("mailbot.imap")
 
 _BODY = b"BODY[]"
-_ANNOUNCEMENTS = frozenset({b"EXISTS", b"RECENT"})
+# A message someone flagged \Deleted is on its way out: never handled, never moved.
+_UNDELETED = "UNDELETED"
 # Without IDLE, how often wait_for_new asks the server for news.
 _POLL_INTERVAL = 5.0
 _MOVE_BATCH = 50
@@ -77,11 +86,18 @@ class ImapSource:
         self._uidvalidity: int | None = None
         self._last_uid: int | None = None  # None: the next fetch does a full search
         self._known_folders: set[str] = set()
+        self._layout = FolderLayout()
+        # The server announced mail (EXISTS or RECENT) in a reply since the last search.
+        self._announced = False
         # Moves wait here and go as one command per folder: a round trip per message was
         # the slowest step of a burst. Losing them in a crash only means the message is
         # seen again, and the ledger knows it.
         self._pending_moves: dict[str, list[int]] = {}
         self._pending_uidvalidity: int | None = None
+        # Moves the server refused (a folder it will not create, a full quota): tried again
+        # on the next fetch, and reported at the end of this one.
+        self._refused: dict[str, list[int]] = {}
+        self._refusal: str | None = None
 
     def __repr__(self) -> str:
         return f"ImapSource({self.username}@{self.host}:{self.port}/{self.folder})"
@@ -91,14 +107,17 @@ class ImapSource:
     def fetch_new(self) -> Iterator[RawMessage]:
         """Yield the folder's messages not yet yielded this session, oldest UID first.
 
-        Bodies are read with BODY.PEEK[], so nothing is marked \\Seen.
+        Bodies are read with BODY.PEEK[], so nothing is marked \\Seen. Raises
+        InboxFilingError at the end if the server refused to file handled mail.
         """
+        self._retry_refused_moves()
         with self._guard("searching for new mail"):
             was_open = self._client is not None
             client = self._connection()
             epoch = self._epoch
             if was_open:
                 self._refresh(client)
+            self._announced = False
             uids = self._search_new(client)
             uidvalidity = self._uidvalidity
         if uids:
@@ -110,7 +129,7 @@ class ImapSource:
                     raise OperationalError(
                         f"IMAP {self.host}:{self.port}: connection was reset during a fetch"
                     )
-                bodies = self._client.fetch(batch, ["BODY.PEEK[]"])
+                bodies = self._fetch_bodies(self._client, batch)
             if start:
                 self.flush()
             for uid in batch:
@@ -124,6 +143,8 @@ class ImapSource:
                     data=bytes(item[_BODY]),
                 )
         self.flush()
+        if self._refusal is not None:
+            raise InboxFilingError(self._refusal)
 
     def mark_handled(self, source_key: str) -> None:
         """Move a handled message to the processed folder (batched; see `flush`)."""
@@ -145,7 +166,28 @@ class ImapSource:
                 log.debug("%s changed since the moves were queued; none made", self.folder)
                 return
             for destination, uids in pending.items():
-                self._move(client, uids, destination)
+                try:
+                    self._move(client, uids, destination)
+                except imaplib.IMAP4.abort:
+                    raise
+                except imaplib.IMAP4.error as exc:
+                    self._note_refusal(destination, uids, exc)
+
+    def _note_refusal(self, destination: str, uids: list[int], exc: Exception) -> None:
+        self._refused.setdefault(destination, []).extend(uids)
+        count = len(self._refused[destination])
+        self._refusal = (
+            f"IMAP {self.host}:{self.port} ({self.username}): could not move {count} handled "
+            f"message{'' if count == 1 else 's'} to {self._layout.path(destination)}: {exc}; "
+            f"they stay in {self.folder} and are moved on the next poll"
+        )
+        log.warning("%s", self._refusal)
+
+    def _retry_refused_moves(self) -> None:
+        refused, self._refused, self._refusal = self._refused, {}, None
+        if refused and self._pending_uidvalidity == self._uidvalidity:
+            for destination, uids in refused.items():
+                self._pending_moves.setdefault(destination, []).extend(uids)
 
     def close(self) -> None:
         """Make the queued moves and log out. Never raises: the connection may be gone."""
@@ -181,6 +223,10 @@ class ImapSource:
         """
         deadline = time.monotonic() + max(0.0, timeout)
         self.flush()
+        if self._announced:
+            # Announced in the reply to an earlier command: some servers (Cyrus) say it once.
+            self._announced = False
+            return True
         with self._guard("waiting for new mail"):
             client = self._connection()
             if self._server_supports("IDLE"):
@@ -197,6 +243,9 @@ class ImapSource:
             self._epoch += 1
             self._known_folders = set()
             self._last_uid = None
+            # A full search on the new connection finds refused messages again.
+            self._refused, self._refusal = {}, None
+            self._layout = _layout_of(client)
             self._select(client)
         except BaseException:
             _shutdown_quietly(client)
@@ -264,7 +313,9 @@ class ImapSource:
 
     def _select(self, client: Any) -> int:
         """Select the folder, forget the search position if UIDVALIDITY moved; return EXISTS."""
-        response = client.select_folder(self.folder)
+        response = client.select_folder(self._layout.path(self.folder))
+        # SELECT's EXISTS describes the folder; it announces nothing new.
+        take_announcements(client._imap.untagged_responses)
         uidvalidity = int(response[b"UIDVALIDITY"])
         if uidvalidity != self._uidvalidity:
             if self._uidvalidity is not None:
@@ -292,6 +343,9 @@ class ImapSource:
         """Turn library and socket errors into OperationalError and drop the connection."""
         try:
             yield
+            client = self._client
+            if client is not None and take_announcements(client._imap.untagged_responses):
+                self._announced = True
         except _IMAP_FAILURES as exc:
             self._drop()
             detail = str(exc) or type(exc).__name__
@@ -315,10 +369,10 @@ class ImapSource:
 
     def _search_new(self, client: Any) -> list[int]:
         if self._last_uid is None:
-            return sorted(int(uid) for uid in client.search(["ALL"]))
+            return sorted(int(uid) for uid in client.search([_UNDELETED]))
         first = self._last_uid + 1
         # `UID n:*` also matches the highest existing UID when it is below n.
-        found = client.search(["UID", f"{first}:*"])
+        found = client.search(["UID", f"{first}:*", _UNDELETED])
         return sorted(uid for uid in (int(u) for u in found) if uid >= first)
 
     # -- moving ------------------------------------------------------------------------------
@@ -336,28 +390,70 @@ class ImapSource:
             self.flush()
 
     def _move(self, client: Any, uids: list[int], destination: str) -> None:
+        """Move those of `uids` still here. Another instance may move some of them first
+        (several instances on one inbox are normal): once the server has said so, look again
+        and move the rest; a second such answer leaves them to the other instance."""
         wanted = ",".join(str(uid) for uid in sorted(set(uids)))
-        present = sorted(int(uid) for uid in client.search(["UID", wanted]))
-        if not present:
-            log.debug("none of %d message(s) is still in %s", len(uids), self.folder)
+        path = self._layout.path(destination)
+        for attempt in range(2):
+            if attempt:
+                client.noop()  # hear the expunges, so the search below no longer finds them
+            present = self._still_here(client, wanted)
+            if not present:
+                log.debug("none of %d message(s) is still in %s", len(uids), self.folder)
+                return
+            self._ensure_folder(client, path)
+            try:
+                if self._server_supports("MOVE"):
+                    client.move(present, path)
+                else:
+                    # COPY is all or nothing (RFC 3501), so a refused one can be tried again.
+                    client.copy(present, path)
+                    self._remove_copied(client, present)
+            except imaplib.IMAP4.error as exc:
+                if not is_gone(exc):
+                    raise
+                log.info("%s: another client moved some of these messages", self.folder)
+                continue
+            log.debug("moved %d message(s) to %s", len(present), path)
             return
-        self._ensure_folder(client, destination)
-        if self._server_supports("MOVE"):
-            client.move(present, destination)
-        else:
-            self._copy_then_expunge(client, present, destination)
-        log.debug("moved %d message(s) to %s", len(present), destination)
+        log.info("%s: messages moved by another client are left to it", self.folder)
 
-    def _copy_then_expunge(self, client: Any, uids: list[int], destination: str) -> None:
-        # COPY raises if it fails, so a message is only ever flagged after it has been copied.
-        client.copy(uids, destination)
-        client.add_flags(uids, [b"\\Deleted"], silent=True)
-        if self._server_supports("UIDPLUS"):
-            client.uid_expunge(uids)
-        else:
-            # Without UIDPLUS only a plain EXPUNGE exists; it also removes messages someone
-            # else flagged \Deleted in this folder, which is what that flag asks for.
-            client.expunge()
+    def _fetch_bodies(self, client: Any, uids: list[int]) -> dict[int, Any]:
+        """The bodies of those of `uids` still here; another instance may be moving them."""
+        for _attempt in range(2):
+            try:
+                return dict(client.fetch(uids, ["BODY.PEEK[]"]))
+            except imaplib.IMAP4.error as exc:
+                if not is_gone(exc):
+                    raise
+            client.noop()  # hear the expunges, so the search below no longer finds them
+            uids = self._still_here(client, ",".join(str(uid) for uid in uids))
+            if not uids:
+                break
+        log.info("%s: messages moved by another client are left to it", self.folder)
+        return {}
+
+    def _still_here(self, client: Any, wanted: str) -> list[int]:
+        """Which of the UIDs are still in the folder and not flagged \\Deleted by anyone."""
+        return sorted(int(uid) for uid in client.search(["UID", wanted, _UNDELETED]))
+
+    def _remove_copied(self, client: Any, uids: list[int]) -> None:
+        try:
+            client.add_flags(uids, [b"\\Deleted"], silent=True)
+            if self._server_supports("UIDPLUS"):
+                client.uid_expunge(uids)
+            else:
+                # A plain EXPUNGE would also destroy messages that other clients flagged.
+                # Ours stay flagged, and every search here passes over flagged mail.
+                log.debug("no UIDPLUS: %d handled message(s) left flagged \\Deleted", len(uids))
+        except imaplib.IMAP4.error as exc:
+            if not is_gone(exc):
+                raise
+            # Copied already: what another client removed meanwhile needs nothing more.
+            log.debug(
+                "%s: some copied messages were already removed by another client", self.folder
+            )
 
     def _ensure_folder(self, client: Any, name: str) -> None:
         if name in self._known_folders:
@@ -388,7 +484,7 @@ class ImapSource:
                 if remaining <= 0:
                     break
                 responses = client.idle_check(timeout=remaining)
-                announced = _announces_mail(responses)
+                announced = announces_mail(responses)
                 if not responses and deadline - time.monotonic() > 0.05:
                     # Readable but nothing parsed before the deadline: the server probably
                     # closed the connection. idle_done() below will tell.
@@ -401,12 +497,12 @@ class ImapSource:
     def _end_idle(self, client: Any) -> bool:
         # Raises, and the guard drops the connection, if the server has gone away.
         _text, responses = client.idle_done()
-        return _announces_mail(responses)
+        return announces_mail(responses)
 
     def _poll(self, client: Any, deadline: float) -> bool:
         while True:
             _text, responses = client.noop()
-            if _announces_mail(responses):
+            if announces_mail(responses):
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -414,11 +510,12 @@ class ImapSource:
             time.sleep(min(_POLL_INTERVAL, remaining))
 
 
-def _announces_mail(responses: list[Any]) -> bool:
-    return any(
-        isinstance(response, tuple) and len(response) >= 2 and response[1] in _ANNOUNCEMENTS
-        for response in responses
-    )
+def _layout_of(client: Any) -> FolderLayout:
+    """Where this account's folders live: NAMESPACE's personal prefix where the server has
+    it, else only LIST's delimiter."""
+    if client.has_capability("NAMESPACE"):
+        return layout_from_namespace(client.namespace().personal)
+    return layout_from_list(client.list_folders("", ""))
 
 
 def _has_buffered_input(client: Any, timeout: float) -> bool:
