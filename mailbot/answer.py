@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from mailbot.classify.body import readable_part
 from mailbot.classify.bounce import Bounce
 from mailbot.commands import looks_like_commands
-from mailbot.decide import decide
+from mailbot.decide import decide, domain_is_eligible
 from mailbot.domain import (
     Automated,
     Disposition,
@@ -65,6 +65,9 @@ def answer(
     if request.intent is Intent.ACKNOWLEDGE:
         reason = "nothing to answer (thanks or a calendar acceptance)"
         return _record_unanswered(bot, tx, mail, Disposition.IGNORED, reason, now=now), False
+    outside = _outside_and_not_booking(bot, request, mail.subject)
+    if outside is not None:
+        return _record_unanswered(bot, tx, mail, Disposition.NOT_ANSWERED, outside, now=now), False
     limit = bot.settings.replies_per_day
     if tx.replies_since(request.sender.email, now - timedelta(days=1)) >= limit:
         # A responder that sets none of the automated-mail headers would otherwise loop.
@@ -106,6 +109,25 @@ def answer(
         sender_name=request.sender.name,
     )
     return entry, False
+
+
+def _outside_and_not_booking(bot: Mailbot, request: Request, subject: str) -> str | None:
+    """Why mail from outside the eligible domains goes unanswered, or None if it is answered.
+
+    Outsiders get a refusal only when they recognisably ask about a place (or write back
+    about one). Anything else from outside may be a machine that sets none of the automated
+    headers (an SMS gateway's notice, a provider's report): a reply would be backscatter,
+    so the organiser sees it in the digest instead.
+    """
+    policy = bot.settings.policy
+    if domain_is_eligible(request.sender.email.rpartition("@")[2], policy.eligible_domains):
+        return None
+    if request.intent in (Intent.CANCEL, Intent.AMEND):
+        return None
+    if request.intent is Intent.BOOK and request.asks_for_place:
+        return None
+    shown = " ".join(subject.split())[:80] or "(no subject)"
+    return f"from outside the eligible domains and not about a place: {shown}"
 
 
 def _route(

@@ -76,7 +76,7 @@ class PollSummary:
         order = ("confirmed", "waitlisted", "declined", "held", "duplicate", "cancelled")
         parts = [f"handled {self.handled}"]
         parts += [f"{name} {self.results[name]}" for name in order if self.results[name]]
-        for name in ("ignored", "set aside", "failed", "info"):
+        for name in ("ignored", "not answered", "set aside", "failed", "info"):
             if self.results[name]:
                 parts.append(f"{name} {self.results[name]}")
         parts.append(f"sent {self.delivery.sent}")
@@ -324,7 +324,7 @@ class Mailbot:
                 if bounce is not None:
                     note_bounce(tx, bounce, now)
                 entry, set_aside = answer(self, tx, mail, classification, now)
-                result = entry.outcome or ("set aside" if set_aside else "ignored")
+                result = entry.outcome or _UNANSWERED_RESULTS[entry.disposition]
                 log.info(
                     "%s: %s%s (%s)",
                     raw.source_key,
@@ -376,6 +376,12 @@ class Mailbot:
 
 
 _QUIET_RECORD = 60
+_UNANSWERED_RESULTS = {
+    Disposition.IGNORED: "ignored",
+    Disposition.SET_ASIDE: "set aside",
+    Disposition.NOT_ANSWERED: "not answered",
+    Disposition.ANSWERED: "answered",
+}
 
 
 def _delivery_line(summary: PollSummary) -> str:

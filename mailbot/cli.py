@@ -26,6 +26,11 @@ from mailbot.store.store import Store
 from mailbot.store.tables import BookingRow
 
 EXIT_OPERATIONAL = 1
+# What became of a message recorded without a reply, as the demo's table says it.
+_UNANSWERED_WHERE = {
+    "set-aside": "moved to Quarantine",
+    "not-answered": "not answered: listed in the digest",
+}
 EXIT_USAGE = 2
 
 app = typer.Typer(
@@ -140,7 +145,7 @@ def demo(
             unanswered.add_column(column, overflow="fold")
         for row in store.ledger():
             if row.disposition != "answered":
-                where = "moved to Quarantine" if row.disposition == "set-aside" else "ignored"
+                where = _UNANSWERED_WHERE.get(row.disposition, "ignored")
                 unanswered.add_row(row.sender_email or "?", where, row.reason)
         out.print(unanswered)
         out.print(_bookings_table(store.bookings(), "Bookings"))

@@ -47,7 +47,7 @@ class Undeliverable:
 
 @dataclass(frozen=True)
 class Quarantined:
-    """An inbound message set aside unanswered, for a human to look at in the mailbox."""
+    """An inbound message recorded without a reply, for a human to look at in the mailbox."""
 
     received_at: datetime
     sender: str | None  # None when the From header was missing or unreadable
@@ -98,6 +98,8 @@ class DigestState:
     questions: tuple[Question, ...] = ()
     undeliverable: tuple[Undeliverable, ...] = ()
     quarantined: tuple[Quarantined, ...] = ()
+    # People outside the eligible domains whose mail was not about a place: not answered.
+    from_outside: tuple[Quarantined, ...] = ()
     delivery_failures: tuple[DeliveryFailure, ...] = ()
 
 
@@ -117,6 +119,8 @@ COMMAND_HELP: tuple[tuple[str, str], ...] = (
 def has_news(state: DigestState) -> bool:
     """Whether there is anything to tell: held requests count until someone resolves them."""
     if state.questions or state.undeliverable or state.quarantined or state.delivery_failures:
+        return True
+    if state.from_outside:
         return True
     return any(e.held or e.new_bookings or e.cancellations or e.promotions for e in state.events)
 
@@ -168,6 +172,8 @@ def digest_subject(state: DigestState) -> str:
         parts.append(f"{held} to review")
     if state.questions:
         parts.append(_plural(len(state.questions), "question"))
+    if state.from_outside:
+        parts.append(f"{_plural(len(state.from_outside), 'message')} from outside")
     problems = len(state.undeliverable) + len(state.quarantined) + len(state.delivery_failures)
     if problems:
         parts.append(_plural(problems, "problem"))

@@ -52,6 +52,7 @@ class Disposition(StrEnum):
     ANSWERED = "answered"  # a decision was made and a reply queued
     IGNORED = "ignored"  # automated mail: recorded, never answered
     SET_ASIDE = "set-aside"  # malformed or repeatedly failing: kept for a human
+    NOT_ANSWERED = "not-answered"  # from outside, not about booking: in the digest, unanswered
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,9 @@ class Interpretation:
     include_sender: bool = True  # False when booking only on behalf of colleagues
     needs: str | None = None  # dietary or access needs, in the sender's words
     question: str | None = None  # the question for the organiser, in the sender's words
+    # The words ask for a place (or the subject of a fresh mail names booking), rather than
+    # a booking request being only what is left when nothing else fits.
+    asks_for_place: bool = True
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,7 @@ class Request:
     needs: str | None = None
     question: str | None = None
     details_already_asked: bool = False  # this mail answers our details-needed question
+    asks_for_place: bool = True  # see Interpretation
 
 
 @dataclass(frozen=True)

@@ -43,4 +43,5 @@ def classify(
         include_sender=wanted.include_sender,
         needs=wanted.needs,
         question=wanted.question,
+        asks_for_place=wanted.asks_for_place,
     )

@@ -509,6 +509,7 @@ def interpret(
         include_sender=_include_sender(body.text),
         needs=needs,
         question=question,
+        asks_for_place=books,
     )
 
 

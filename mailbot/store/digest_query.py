@@ -15,7 +15,7 @@ from mailbot.digest import (
     Question,
     Undeliverable,
 )
-from mailbot.domain import BookingStatus, EventInfo
+from mailbot.domain import BookingStatus, Disposition, EventInfo
 from mailbot.store.bookings import booking_view
 from mailbot.store.outbox import GIVE_UP_AFTER
 from mailbot.store.store import Store
@@ -60,13 +60,16 @@ def digest_state(
                 select(BookingRow).where(col(BookingRow.undeliverable_at) >= start)
             ).all()
         )
-        quarantined = tuple(
-            Quarantined(row.handled_at, row.sender_email, row.reason)
-            for row in session.exec(
-                select(InboundRow).where(
-                    InboundRow.disposition == "set-aside", InboundRow.handled_at >= start
-                )
-            ).all()
+        quarantined, from_outside = (
+            tuple(
+                Quarantined(row.handled_at, row.sender_email, row.reason)
+                for row in session.exec(
+                    select(InboundRow)
+                    .where(InboundRow.disposition == disposition, InboundRow.handled_at >= start)
+                    .order_by(col(InboundRow.handled_at))
+                ).all()
+            )
+            for disposition in (Disposition.SET_ASIDE.value, Disposition.NOT_ANSWERED.value)
         )
         # A mail fails at most GIVE_UP_AFTER after it was queued, so that far back suffices.
         failures = tuple(
@@ -87,6 +90,7 @@ def digest_state(
         questions=questions,
         undeliverable=undeliverable,
         quarantined=quarantined,
+        from_outside=from_outside,
         delivery_failures=failures,
     )
 
