@@ -3,6 +3,8 @@
 pytest_plugins = [
     "tests.servers.dovecot",
     "tests.servers.dovecot_oauth",
+    "tests.servers.cyrus",
+    "tests.servers.imap",
     "tests.servers.smtp",
     "tests.servers.oauth",
     "tests.servers.postgres",

@@ -40,11 +40,11 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
-mail_location = maildir:{mail_root}/%u
+mail_location = maildir:{mail_root}/%u{layout}
 maildir_very_dirty_syncs = yes
 mail_fsync = never
 {identity}
-passdb {{
+{variant_settings}passdb {{
   driver = static
   args = password={password}
 }}
@@ -70,6 +70,48 @@ service anvil {{
 """
 
 
+# Dovecot 2.3.19's own post-login capability list (measured here with no imap_capability set),
+# for the variants that set imap_capability to this list less some of it.
+_DEFAULT_CAPABILITY = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES "
+    "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN "
+    "NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES "
+    "WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW "
+    "STATUS=SIZE SAVEDATE LITERAL+ NOTIFY"
+)
+
+
+def _capability_without(*dropped: str) -> str:
+    kept = [word for word in _DEFAULT_CAPABILITY.split() if word not in dropped]
+    return f"imap_capability = {' '.join(kept)}\n"
+
+
+# The configurations PrivateDovecot can run, each standing in for another server's layout or
+# abilities: name -> (suffix of mail_location, extra settings). imap_capability changes only
+# what Dovecot advertises: it still runs UID MOVE, UID EXPUNGE and IDLE when a client sends
+# them, so the code under test has to go by the advertisement.
+VARIANTS: dict[str, tuple[str, str]] = {
+    # Dovecot's implicit namespace: no prefix, "." between levels (Maildir++).
+    "default": ("", ""),
+    # Personal folders under "INBOX." as Courier and Debian's Cyrus lay them out. With this as
+    # the only namespace, a name outside it is refused: CREATE Processed gets "NO Client tried
+    # to access nonexistent namespace. (Mailbox name should probably be prefixed with: INBOX.)"
+    "prefixed": (
+        "",
+        "namespace inbox {\n  inbox = yes\n  prefix = INBOX.\n  separator = .\n}\n",
+    ),
+    # One directory per folder level on disk, "/" between levels in IMAP ("." is then an
+    # ordinary character in a folder name).
+    "slash": (
+        ":LAYOUT=fs",
+        "namespace inbox {\n  inbox = yes\n  separator = /\n}\n",
+    ),
+    # A server without MOVE or UIDPLUS (so no UID MOVE, no UID EXPUNGE) but with IDLE.
+    "no-move-uidplus": ("", _capability_without("MOVE", "UIDPLUS")),
+    # A server without IDLE.
+    "no-idle": ("", _capability_without("IDLE")),
+}
+
 _NO_USERS_KICKED = 68  # doveadm's EX_NOUSER: the user had no connection to cut
 
 
@@ -94,14 +136,23 @@ class PrivateDovecot:
     """A Dovecot instance with its own config, directories and port, owned by one test run.
 
     Any user name logs in with `password` and gets its own empty Maildir, so tests take a
-    fresh user (`new_user()`) instead of a fresh server.
+    fresh user (`new_user()`) instead of a fresh server. `variant` picks one of `VARIANTS`.
     """
 
-    def __init__(self, root: Path | None = None, password: str = "correct-horse-42") -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        password: str = "correct-horse-42",
+        variant: str = "default",
+    ) -> None:
         if not DOVECOT.exists():
             raise RuntimeError(
                 f"{DOVECOT} is missing: install it with `apt-get install dovecot-imapd`"
             )
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown Dovecot variant {variant!r}; known: {', '.join(VARIANTS)}")
+        self.variant = variant
+        self.name = "dovecot" if variant == "default" else f"dovecot-{variant}"
         self._own_root = root is None
         self.root = Path(tempfile.mkdtemp(prefix="mailbot-dovecot-")) if root is None else root
         self.password = password
@@ -197,6 +248,7 @@ class PrivateDovecot:
             )
             # Only root may chroot.
             login_chroot = anvil_chroot = "  chroot =\n"
+        layout, variant_settings = VARIANTS[self.variant]
         self.config_path.write_text(
             _CONFIG.format(
                 base_dir=base_dir,
@@ -206,7 +258,9 @@ class PrivateDovecot:
                 host=self.host,
                 port=self.port,
                 mail_root=mail_root,
+                layout=layout,
                 identity=identity,
+                variant_settings=variant_settings,
                 password=self.password,
                 mail_uid=mail_uid,
                 mail_gid=mail_gid,
@@ -269,3 +323,36 @@ def dovecot() -> Iterator[PrivateDovecot]:
 @pytest.fixture
 def imap_user(dovecot: PrivateDovecot) -> str:
     return dovecot.new_user()
+
+
+def _serve(variant: str) -> Iterator[PrivateDovecot]:
+    server = PrivateDovecot(variant=variant)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot_prefixed() -> Iterator[PrivateDovecot]:
+    """Personal folders under `INBOX.`, `.` between levels; `CREATE Processed` is refused."""
+    yield from _serve("prefixed")
+
+
+@pytest.fixture(scope="session")
+def dovecot_slash() -> Iterator[PrivateDovecot]:
+    """`LAYOUT=fs`: `/` between levels, no prefix."""
+    yield from _serve("slash")
+
+
+@pytest.fixture(scope="session")
+def dovecot_no_move_uidplus() -> Iterator[PrivateDovecot]:
+    """MOVE and UIDPLUS not advertised (Dovecot still runs UID MOVE and UID EXPUNGE if sent)."""
+    yield from _serve("no-move-uidplus")
+
+
+@pytest.fixture(scope="session")
+def dovecot_no_idle() -> Iterator[PrivateDovecot]:
+    """IDLE not advertised (Dovecot still runs IDLE if sent)."""
+    yield from _serve("no-idle")
