@@ -92,6 +92,9 @@ class InboundMail:
     text: str  # the readable body: text/plain, or HTML converted to text
     unreadable: str | None = None
     calendar: str | None = None  # a text/calendar part (e.g. a meeting reply), as text
+    # The content types of every part, not looking inside attached messages (message/rfc822):
+    # a report's machine-readable part shows what it is, wherever the sender nested it.
+    part_types: frozenset[str] = frozenset()
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""

@@ -63,6 +63,7 @@ def parse(raw: RawMessage) -> InboundMail:
         content_type=message.get_content_type(),
         text=_body_text(message),
         calendar=_calendar_part(message),
+        part_types=_part_types(message),
     )
 
 
@@ -220,6 +221,22 @@ def _body_text(message: EmailMessage) -> str:
     if not isinstance(content, str):
         return ""
     return html_to_text(content) if part.get_content_subtype() == "html" else content
+
+
+def _part_types(message: Message) -> frozenset[str]:
+    """Content types of the message's own parts; an attached message is one part, and what
+    it holds is someone else's (a person may forward a bounce or a list mail)."""
+    found: set[str] = set()
+    waiting = [message]
+    while waiting:
+        part = waiting.pop()
+        content_type = part.get_content_type()
+        found.add(content_type)
+        if content_type.startswith("multipart/"):
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                waiting.extend(p for p in payload if isinstance(p, Message))
+    return frozenset(found)
 
 
 def _calendar_part(message: EmailMessage) -> str | None:

@@ -158,6 +158,25 @@ LIST_HEADERS = ("List-Help", "List-Subscribe", "List-Unsubscribe", "List-Post", 
             "Reporting-MTA: dns; gw.example.com\r\n\r\n"
             "Final-Recipient: rfc822; 447700900789@sms.example.com\r\nAction: failed\r\n",
         ),
+        case(
+            "arf-as-mixed-without-the-usual-words",
+            "abuse feedback report",
+            'Content-Type: multipart/mixed; boundary="b"\r\n',
+            "--b\r\nContent-Type: text/plain\r\n\r\nA complaint was received.\r\n"
+            "--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
+            "--b--\r\n",
+            subject="FW: Your place is confirmed",
+        ),
+        case(
+            "delivery-status-inside-mixed",
+            "delivery status notice (message/delivery-status)",
+            'Content-Type: multipart/mixed; boundary="b"\r\n',
+            "--b\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n"
+            "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; gw.example.com\r\n\r\nAction: failed\r\n"
+            "--b--\r\n",
+            subject="Re: Your place is confirmed",
+        ),
         case("message-not-delivered", "auto-reply subject", subject="Message not delivered"),
         case("sms-not-delivered", "auto-reply subject", subject="SMS not delivered"),
         case("delivery-failure", "auto-reply subject", subject="Delivery failure: 447700900123"),
@@ -241,6 +260,17 @@ FORWARD_AS_ATTACHMENT = (
             None,
             None,
         ),
+        (
+            'Content-Type: multipart/mixed; boundary="fw"\r\n',
+            "--fw\r\nContent-Type: text/plain\r\n\r\nPlease book me a place; "
+            "my colleague's complaint to her provider is attached.\r\n"
+            "--fw\r\nContent-Type: message/rfc822\r\n\r\n"
+            'From: abuse@provider.example\r\nContent-Type: multipart/report; boundary="r"\r\n'
+            "\r\n--r\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
+            "--r--\r\n--fw--\r\n",
+            None,
+            "FW: complaint",
+        ),
     ],
     ids=[
         "outlook",
@@ -251,6 +281,7 @@ FORWARD_AS_ATTACHMENT = (
         "reply-about-delivery",
         "mentions-delivery-failure",
         "mentions-abuse-report",
+        "forwards-a-report-as-attachment",
     ],
 )
 def test_a_person_is_not_taken_for_a_machine(

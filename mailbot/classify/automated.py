@@ -54,7 +54,7 @@ _COMPLAINT_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 # The opening RFC 5965 suggests for an ARF report's human-readable part, which providers
-# keep; it finds a report sent as multipart/mixed, whose parts the classifier cannot see.
+# keep; it finds a report whose machine-readable part was left out or mislabelled.
 _ABUSE_REPORT_TEXT = re.compile(r"\bthis is an? e-?mail abuse report\b", re.IGNORECASE)
 # What a carrier's email-to-SMS gateway says when a text cannot reach the phone; such a
 # notice may keep our subject and have no DSN structure at all.
@@ -135,13 +135,15 @@ def _marked_by_header(mail: InboundMail) -> str | None:
 def _report(mail: InboundMail) -> str | None:
     """A report by its content type: abuse feedback, delivery status, or another report."""
     content_type = mail.header("content-type") or ""
-    if mail.content_type == "message/feedback-report" or (
+    if "message/feedback-report" in mail.part_types or (
         mail.content_type == "multipart/report" and _FEEDBACK_REPORT_TYPE.search(content_type)
     ):
+        # Some providers send the report inside multipart/mixed rather than multipart/report.
         return "abuse feedback report"
-    if mail.content_type in _DELIVERY_STATUS_TYPES:
-        # Some gateways send the RFC 3464 fields alone, with no multipart/report around them.
-        return f"delivery status notice ({mail.content_type})"
+    status = mail.part_types & _DELIVERY_STATUS_TYPES
+    if status:
+        # Some gateways send the RFC 3464 fields alone, or inside multipart/mixed.
+        return f"delivery status notice ({min(status)})"
     if mail.content_type == "multipart/report":
         return "delivery or read report (multipart/report)"
     return None
