@@ -114,6 +114,34 @@ def test_exchange_auto_response_suppress_does_not_stop_a_booking() -> None:
             False,
             "DMARC pass",
         ),
+        (
+            # The MX quotes the sender's HELO name; its ";" and "dmarc=pass" are not results.
+            'Authentication-Results: mx.example.ac.uk; spf=fail smtp.helo="mail.attacker.example;dmarc=pass"; dmarc=fail header.from=met.police.uk\r\n',
+            False,
+            "DMARC fail",
+        ),
+        (
+            'Authentication-Results: mx.example.ac.uk; spf=fail smtp.mailfrom="b;dmarc=pass"@unlisted.example; dmarc=fail header.from=met.police.uk\r\n',
+            False,
+            "DMARC fail",
+        ),
+        (
+            r'Authentication-Results: mx.example.ac.uk; spf=fail smtp.helo="x\"; dmarc=pass header.from=met.police.uk; y=\""; dmarc=fail header.from=met.police.uk'
+            "\r\n",
+            False,
+            "DMARC fail",
+        ),
+        (
+            # A result naming no domain is not about the sender's domain.
+            "Authentication-Results: mx.example.ac.uk; dmarc=pass\r\n",
+            False,
+            "DMARC pass",
+        ),
+        (
+            "Authentication-Results: mx.example.ac.uk; dkim=pass; dmarc=none\r\n",
+            False,
+            "DMARC none",
+        ),
     ],
 )
 def test_authentication_results(headers: str, verified: bool, summary: str) -> None:
