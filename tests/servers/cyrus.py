@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from imapclient import IMAPClient
@@ -209,7 +210,7 @@ class PrivateCyrus:
         assert self._process is not None
         while True:
             if self._process.poll() is not None:
-                raise RuntimeError(f"cyrus master exited early:\n{self.log_tail()}")
+                self._give_up("cyrus master exited early")
             try:
                 with socket.create_connection((self.host, self.port), timeout=1.0) as sock:
                     if sock.recv(200).startswith(b"* OK"):
@@ -217,9 +218,14 @@ class PrivateCyrus:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"cyrus did not greet on port {self.port}:\n{self.log_tail()}")
+                self._give_up(f"cyrus did not greet on port {self.port}")
             time.sleep(0.01)
+
+    def _give_up(self, reason: str) -> NoReturn:
+        # The fixture never reaches stop() when start() fails: stop here, keeping the log.
+        tail = self.log_tail()
+        self.stop()
+        raise RuntimeError(f"{reason}:\n{tail}")
 
     def log_tail(self, lines: int = 30) -> str:
         """The end of master's own output. Cyrus logs everything else to syslog, where there
