@@ -32,6 +32,8 @@ _UNDELETED = "UNDELETED"
 # Without IDLE, how often wait_for_new asks the server for news.
 _POLL_INTERVAL = 5.0
 _MOVE_BATCH = 50
+# How often a command is tried again after another instance expunged some of its messages.
+_GONE_RETRIES = 10
 # Everything imapclient, imaplib and the socket layer raise when a server misbehaves, refuses
 # us or goes away (ssl.SSLError and socket.timeout are OSErrors; imapclient's errors are
 # imaplib's). EOFError covers a connection closed in the middle of a reply.
@@ -391,11 +393,11 @@ class ImapSource:
 
     def _move(self, client: Any, uids: list[int], destination: str) -> None:
         """Move those of `uids` still here. Another instance may move some of them first
-        (several instances on one inbox are normal): once the server has said so, look again
-        and move the rest; a second such answer leaves them to the other instance."""
+        (several instances on one inbox are normal): each time the server says so, look
+        again and move the rest. Every such answer means fewer are left, so this ends."""
         wanted = ",".join(str(uid) for uid in sorted(set(uids)))
         path = self._layout.path(destination)
-        for attempt in range(2):
+        for attempt in range(_GONE_RETRIES):
             if attempt:
                 client.noop()  # hear the expunges, so the search below no longer finds them
             present = self._still_here(client, wanted)
@@ -421,7 +423,7 @@ class ImapSource:
 
     def _fetch_bodies(self, client: Any, uids: list[int]) -> dict[int, Any]:
         """The bodies of those of `uids` still here; another instance may be moving them."""
-        for _attempt in range(2):
+        for _attempt in range(_GONE_RETRIES):
             try:
                 return dict(client.fetch(uids, ["BODY.PEEK[]"]))
             except imaplib.IMAP4.error as exc:
