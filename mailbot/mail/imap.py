@@ -17,20 +17,19 @@ from mailbot.errors import InboxFilingError, OperationalError
 from mailbot.mail.base import TokenSource
 from mailbot.mail.imap_layout import (
     FolderLayout,
-    announces_mail,
     is_gone,
     layout_from_list,
     layout_from_namespace,
     take_announcements,
 )
+from mailbot.mail.imap_login import logged_in, shutdown_quietly
+from mailbot.mail.imap_wait import idle_until, noop_until
 
 log = logging.getLogger("mailbot.imap")
 
 _BODY = b"BODY[]"
 # A message someone flagged \Deleted is on its way out: never handled, never moved.
 _UNDELETED = "UNDELETED"
-# Without IDLE, how often wait_for_new asks the server for news.
-_POLL_INTERVAL = 5.0
 _MOVE_BATCH = 50
 # How often a command is tried again after another instance expunged some of its messages.
 _GONE_RETRIES = 10
@@ -38,10 +37,6 @@ _GONE_RETRIES = 10
 # us or goes away (ssl.SSLError and socket.timeout are OSErrors; imapclient's errors are
 # imaplib's). EOFError covers a connection closed in the middle of a reply.
 _IMAP_FAILURES = (imaplib.IMAP4.error, OSError, EOFError)
-
-
-class _TokenRefusedError(Exception):
-    """The server refused an access token; the text is the server's answer, token removed."""
 
 
 class ImapSource:
@@ -231,16 +226,26 @@ class ImapSource:
             return True
         with self._guard("waiting for new mail"):
             client = self._connection()
-            if self._server_supports("IDLE"):
-                return self._idle(client, deadline)
-            return self._poll(client, deadline)
+            if not self._server_supports("IDLE"):
+                return noop_until(client, deadline)
+            try:
+                return idle_until(client, deadline, self.timeout)
+            except BaseException:
+                self._drop()  # it is mid-IDLE, whatever stopped the wait
+                raise
 
     # -- connection --------------------------------------------------------------------------
 
     def _connection(self) -> Any:
         if self._client is not None:
             return self._client
-        client = self._logged_in()
+        client = logged_in(
+            self._open,
+            username=self.username,
+            password=self._password,
+            token_source=self._token_source,
+            where=f"IMAP {self.host}:{self.port} ({self.username})",
+        )
         try:
             self._epoch += 1
             self._known_folders = set()
@@ -250,7 +255,7 @@ class ImapSource:
             self._layout = _layout_of(client)
             self._select(client)
         except BaseException:
-            _shutdown_quietly(client)
+            shutdown_quietly(client)
             raise
         self._client = client
         log.info("connected to %s:%d as %s", self.host, self.port, self.username)
@@ -265,53 +270,6 @@ class ImapSource:
             ssl_context=self._ssl_context,
             timeout=self.timeout,
         )
-
-    def _logged_in(self) -> Any:
-        """A new, logged-in connection.
-
-        A refused access token may have expired or been revoked since the token source got
-        it: drop it and try once more, on a new connection, with a fresh one.
-        """
-        try:
-            return self._open_and_login()
-        except _TokenRefusedError:
-            assert self._token_source is not None
-            self._token_source.invalidate()
-            log.info("the server refused the access token; trying once more with a fresh one")
-        try:
-            return self._open_and_login()
-        except _TokenRefusedError as refused:
-            # Not kept either: the next connection starts from another fresh token.
-            self._token_source.invalidate()
-            message = (
-                f"IMAP {self.host}:{self.port} ({self.username}): the server refused the "
-                f"OAuth2 access token, and a fresh one after it: {refused}"
-            )
-            log.warning("%s", message)
-            raise OperationalError(message) from None
-
-    def _open_and_login(self) -> Any:
-        client = self._open()
-        try:
-            self._login(client)
-        except BaseException:
-            _shutdown_quietly(client)
-            raise
-        return client
-
-    def _login(self, client: Any) -> None:
-        if self._token_source is None:
-            client.login(self.username, self._password)
-            return
-        token = self._token_source.token()
-        try:
-            client.oauth2_login(self.username, token)
-        except imaplib.IMAP4.error as exc:
-            # imapclient turns any failure of AUTHENTICATE into LoginError (an IMAP4.error).
-            detail = str(exc) or type(exc).__name__
-            if token:
-                detail = detail.replace(token, "***")
-            raise _TokenRefusedError(detail) from None
 
     def _select(self, client: Any) -> int:
         """Select the folder, forget the search position if UIDVALIDITY moved; return EXISTS."""
@@ -338,7 +296,7 @@ class ImapSource:
     def _drop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            _shutdown_quietly(client)
+            shutdown_quietly(client)
 
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
@@ -470,47 +428,6 @@ class ImapSource:
                     raise
         self._known_folders.add(name)
 
-    # -- waiting -----------------------------------------------------------------------------
-
-    def _idle(self, client: Any, deadline: float) -> bool:
-        announced = False
-        client.idle()
-        try:
-            # Measured with Dovecot: mail that arrived just before IDLE is announced in the
-            # same packet as "+ idling", so imaplib has already buffered it and idle_check(),
-            # which polls the socket, would wait out the whole timeout. idle_done() reads it.
-            if _has_buffered_input(client, self.timeout):
-                return self._end_idle(client)
-            while not announced:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                responses = client.idle_check(timeout=remaining)
-                announced = announces_mail(responses)
-                if not responses and deadline - time.monotonic() > 0.05:
-                    # Readable but nothing parsed before the deadline: the server probably
-                    # closed the connection. idle_done() below will tell.
-                    break
-        except BaseException:
-            self._drop()
-            raise
-        return self._end_idle(client) or announced
-
-    def _end_idle(self, client: Any) -> bool:
-        # Raises, and the guard drops the connection, if the server has gone away.
-        _text, responses = client.idle_done()
-        return announces_mail(responses)
-
-    def _poll(self, client: Any, deadline: float) -> bool:
-        while True:
-            _text, responses = client.noop()
-            if announces_mail(responses):
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            time.sleep(min(_POLL_INTERVAL, remaining))
-
 
 def _layout_of(client: Any) -> FolderLayout:
     """Where this account's folders live: NAMESPACE's personal prefix where the server has
@@ -518,22 +435,6 @@ def _layout_of(client: Any) -> FolderLayout:
     if client.has_capability("NAMESPACE"):
         return layout_from_namespace(client.namespace().personal)
     return layout_from_list(client.list_folders("", ""))
-
-
-def _has_buffered_input(client: Any, timeout: float) -> bool:
-    """Whether imaplib holds unread server data that polling the socket cannot see."""
-    reader = getattr(getattr(client, "_imap", None), "file", None)
-    peek = getattr(reader, "peek", None)
-    if peek is None:
-        return False
-    sock = client.socket()
-    sock.setblocking(False)
-    try:
-        return bool(peek(1))
-    except (BlockingIOError, ssl.SSLWantReadError):
-        return False
-    finally:
-        sock.settimeout(timeout)
 
 
 def _is_trouble(response: Any) -> bool:
@@ -553,10 +454,3 @@ def _parse_key(source_key: str) -> tuple[str, int, int]:
     if scheme != "imap" or not folder or not uidvalidity.isdigit() or not numbers.isdigit():
         raise ValueError(f"not an IMAP source key: {source_key!r}")
     return folder, int(uidvalidity), int(numbers)
-
-
-def _shutdown_quietly(client: Any) -> None:
-    try:
-        client.shutdown()
-    except (OSError, imaplib.IMAP4.error):
-        log.debug("socket was already closed", exc_info=True)
