@@ -286,6 +286,25 @@ def test_connection_cut_mid_fetch_raises_then_the_next_fetch_recovers(
     assert [m.data for m in source.fetch_new()] == sent
 
 
+def test_moves_cut_off_with_the_connection_are_made_on_the_next_one(
+    dovecot: PrivateDovecot, imap_user: str, make_source: MakeSource
+) -> None:
+    append(dovecot, imap_user, [request(1), request(2)])
+    source = make_source()
+    for message in list(source.fetch_new()):
+        source.mark_handled(message.source_key)
+    # Queued again, as the pipeline does for mail it finds already handled: still one move.
+    source.mark_handled(message.source_key)
+    dovecot.kill_connections(imap_user)
+    with pytest.raises(OperationalError):
+        source.flush()
+
+    source.close()  # a service stopping during its backoff still files what it handled
+
+    assert contents(dovecot, imap_user, "INBOX") == []
+    assert contents(dovecot, imap_user, "Processed") == [request(1), request(2)]
+
+
 def test_wrong_password_is_an_operational_error_that_hides_the_password(
     dovecot: PrivateDovecot, imap_user: str, make_source: MakeSource
 ) -> None:

@@ -200,7 +200,7 @@ def test_connection_cut_mid_fetch_recovers_and_finishes(
     assert "trying again" in err, "the cut was noticed and retried"
     replies = bot.replies_by_request()
     assert len(replies) == 150 and all(len(ids) == 1 for ids in replies.values())
-    assert bot.folder_count("INBOX") == 0
+    assert bot.folder_count("INBOX") == 0, err[-6000:]
 
 
 def test_idle_answers_new_mail_within_two_seconds(

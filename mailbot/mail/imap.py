@@ -157,18 +157,26 @@ class ImapSource:
         pending, self._pending_moves = self._pending_moves, {}
         if not pending:
             return
-        with self._guard("moving handled messages"):
-            client = self._connection()
-            if self._pending_uidvalidity != self._uidvalidity:
-                log.debug("%s changed since the moves were queued; none made", self.folder)
-                return
+        try:
+            with self._guard("moving handled messages"):
+                client = self._connection()
+                if self._pending_uidvalidity != self._uidvalidity:
+                    log.debug("%s changed since the moves were queued; none made", self.folder)
+                    pending.clear()
+                    return
+                for destination in list(pending):
+                    try:
+                        self._move(client, pending[destination], destination)
+                    except imaplib.IMAP4.abort:
+                        raise
+                    except imaplib.IMAP4.error as exc:
+                        self._note_refusal(destination, pending[destination], exc)
+                    del pending[destination]
+        finally:
+            # Moves cut off with the connection wait for the next one (close() makes one),
+            # so handled mail does not sit in the inbox until the next full search.
             for destination, uids in pending.items():
-                try:
-                    self._move(client, uids, destination)
-                except imaplib.IMAP4.abort:
-                    raise
-                except imaplib.IMAP4.error as exc:
-                    self._note_refusal(destination, uids, exc)
+                self._pending_moves.setdefault(destination, []).extend(uids)
 
     def _note_refusal(self, destination: str, uids: list[int], exc: Exception) -> None:
         self._refused.setdefault(destination, []).extend(uids)
