@@ -40,16 +40,20 @@ def uids_and_flags(server: PrivateImapServer, user: str, folder: str) -> list[tu
         return [tuple(found[uid][b"FLAGS"]) for uid in sorted(found)]
 
 
-@pytest.fixture
-def source(imap_server: PrivateImapServer, imap_server_user: str) -> Iterator[ImapSource]:
-    made = ImapSource(
-        host=imap_server.host,
-        port=imap_server.port,
+def open_source(server: PrivateImapServer, user: str) -> ImapSource:
+    return ImapSource(
+        host=server.host,
+        port=server.port,
         tls=False,
-        username=imap_server_user,
-        password=imap_server.password,
+        username=user,
+        password=server.password,
         timeout=10.0,
     )
+
+
+@pytest.fixture
+def source(imap_server: PrivateImapServer, imap_server_user: str) -> Iterator[ImapSource]:
+    made = open_source(imap_server, imap_server_user)
     yield made
     made.close()
 
@@ -103,13 +107,7 @@ def test_mail_someone_flagged_deleted_is_never_handled_moved_or_expunged(
     assert all(b"\\Deleted" in flags for flags in inbox)
     assert len(inbox) == (2 if imap_server.name == "dovecot-no-move-uidplus" else 1)
 
-    again = ImapSource(
-        host=imap_server.host,
-        port=imap_server.port,
-        tls=False,
-        username=imap_server_user,
-        password=imap_server.password,
-    )
+    again = open_source(imap_server, imap_server_user)
     try:
         assert list(again.fetch_new()) == [], "a new session finds nothing left to handle"
     finally:

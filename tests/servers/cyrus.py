@@ -13,13 +13,11 @@ created. Cyrus refuses to run as root, so as root it runs as `nobody`.
 
 from __future__ import annotations
 
-import contextlib
 import grp
 import itertools
 import os
 import pwd
 import shutil
-import signal
 import socket
 import stat
 import subprocess
@@ -32,7 +30,8 @@ from typing import NoReturn
 import pytest
 from imapclient import IMAPClient
 
-HOST = "127.0.0.1"
+from tests.servers.process import HOST, free_port, greeting_problem, kill_group
+
 REPO = Path(__file__).resolve().parents[2]
 CYRUS_ROOT = REPO / ".cache" / "cyrus" / "root"
 CYRUS_BIN = CYRUS_ROOT / "usr" / "lib" / "cyrus" / "bin"
@@ -89,13 +88,6 @@ EVENTS {{
   checkpoint cmd="{bin}/ctl_cyrusdb -C {imapd_conf} -c" period=30
 }}
 """
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _check_installed() -> tuple[Path, Path]:
@@ -190,36 +182,16 @@ class PrivateCyrus:
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None:
-            self._kill_group(process)
+            # master ends its children on SIGTERM; a child it missed goes with the group.
+            kill_group(process, grace=0.5)
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def _kill_group(self, process: subprocess.Popen[bytes]) -> None:
-        # master ends its children on SIGTERM; a child it missed goes with the group.
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=0.5)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5.0)
-
     def _wait_for_greeting(self, deadline: float) -> None:
         assert self._process is not None
-        while True:
-            if self._process.poll() is not None:
-                self._give_up("cyrus master exited early")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=1.0) as sock:
-                    if sock.recv(200).startswith(b"* OK"):
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self._give_up(f"cyrus did not greet on port {self.port}")
-            time.sleep(0.01)
+        problem = greeting_problem(self._process, self.port, deadline)
+        if problem is not None:
+            self._give_up(f"cyrus {problem}")
 
     def _give_up(self, reason: str) -> NoReturn:
         # The fixture never reaches stop() when start() fails: stop here, keeping the log.
@@ -246,7 +218,7 @@ class PrivateCyrus:
         return env
 
     def _write_config(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         config_dir = self.root / "config"
         spool_dir = self.root / "spool"
         sieve_dir = self.root / "sieve"

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import grp
 import itertools
 import os
 import pwd
 import shutil
-import signal
-import socket
 import stat
 import subprocess
 import tempfile
@@ -20,9 +17,10 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
+from tests.servers.process import HOST, free_port, greeting_problem, kill_group
+
 DOVECOT = Path("/usr/sbin/dovecot")
 DOVEADM = Path("/usr/bin/doveadm")
-HOST = "127.0.0.1"
 
 # Mail processes may not run as root, so as root they run as this unprivileged account.
 _ROOT_MAIL_USER = "nobody"
@@ -115,13 +113,6 @@ VARIANTS: dict[str, tuple[str, str]] = {
 _NO_USERS_KICKED = 68  # doveadm's EX_NOUSER: the user had no connection to cut
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _check_traversable(path: Path) -> None:
     """Fail early, with a clear reason, instead of letting Dovecot answer [SERVERBUG]."""
     for folder in [path, *path.parents]:
@@ -181,37 +172,18 @@ class PrivateDovecot:
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None:
-            self._kill_group(process)
+            # A child still serving a client can outlive the master by ~10 s.
+            kill_group(process, grace=0.3)
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def _kill_group(self, process: subprocess.Popen[bytes]) -> None:
-        # A child still serving a client can outlive the master by ~10 s; the whole group goes.
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=0.3)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5.0)
-
     def _wait_for_greeting(self, deadline: float) -> None:
         assert self._process is not None
-        while True:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"dovecot exited early:\n{self.log_tail()}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=1.0) as sock:
-                    if sock.recv(200).startswith(b"* OK"):
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"dovecot did not greet on port {self.port}:\n{self.log_tail()}")
-            time.sleep(0.01)
+        problem = greeting_problem(self._process, self.port, deadline)
+        if problem is not None:
+            tail = self.log_tail()
+            self.stop()
+            raise RuntimeError(f"dovecot {problem}:\n{tail}")
 
     def log_tail(self, lines: int = 30) -> str:
         texts = []
@@ -223,7 +195,7 @@ class PrivateDovecot:
     # -- configuration -----------------------------------------------------------------------
 
     def _write_config(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         mail_root = self.root / "mail"
         base_dir = self.root / "run"
         state_dir = self.root / "state"
