@@ -1,12 +1,41 @@
-"""Waiting on other processes in tests: for a condition, and for a process to be gone."""
+"""Other processes in tests: running mailbot's command line, stopping its service, waiting
+for a condition, and for a process to be gone."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 PATIENCE = 30.0  # for what must happen: generous, the machine may be busy
+MAILBOT = [sys.executable, "-m", "mailbot"]
+
+
+def run_mailbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`mailbot ARGS` to its end, output captured, with wide tables."""
+    return subprocess.run(
+        [*MAILBOT, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+
+
+def stop_service(process: subprocess.Popen[str]) -> tuple[int, str]:
+    """SIGTERM a running `mailbot run`; its exit status and standard error."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        _out, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _out, err = process.communicate()
+        raise AssertionError(f"mailbot run did not stop on SIGTERM:\n{err[-3000:]}") from None
+    return process.returncode, err
 
 
 def wait_until(

@@ -11,7 +11,7 @@ from mailbot.classify import OwnIdentity, classify
 from mailbot.classify import bounce as bounce_module
 from mailbot.domain import RawMessage
 from mailbot.parse import parse
-from tests.test_bounce import DELAYED_DSN, EXCHANGE_NDR, POSTFIX_DSN, QMAIL_BOUNCE
+from tests.bounces import DELAYED_DSN, EXCHANGE_NDR, POSTFIX_DSN, QMAIL_BOUNCE
 
 OWN = OwnIdentity(
     addresses=frozenset({"bookings@example.ac.uk"}), message_id_domain="example.ac.uk"

@@ -7,24 +7,13 @@ import os
 import pty
 import socket
 import subprocess
-import sys
 from contextlib import suppress
 from pathlib import Path
 
 from tests.harness import Workspace
+from tests.processes import MAILBOT
+from tests.processes import run_mailbot as run
 from tests.realmail import officer_request
-
-MAILBOT = [sys.executable, "-m", "mailbot"]
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*MAILBOT, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-    )
 
 
 def test_demo_processes_the_seeded_inbox_and_shows_the_table(tmp_path: Path) -> None:

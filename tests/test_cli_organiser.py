@@ -9,8 +9,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from tests.harness import Workspace, compose
+from tests.processes import run_mailbot as run
 from tests.realmail import officer_request
-from tests.test_cli import run
 
 
 def booked(tmp_path: Path) -> tuple[Workspace, dict[str, str]]:

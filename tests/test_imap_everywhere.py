@@ -15,12 +15,11 @@ import pytest
 
 from mailbot.mail.imap import ImapSource
 from tests.harness import eml
-from tests.processes import wait_until
+from tests.processes import stop_service, wait_until
 from tests.realmail import RealMailbot, officer_request
 from tests.servers.imap import PrivateImapServer
 from tests.servers.postgres import create_database, drop_database
 from tests.servers.smtp import LoopbackSmtpServer
-from tests.test_real_mail import stop_service
 
 
 def personal(server: PrivateImapServer, user: str, name: str) -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.processes import wait_until
+from tests.processes import stop_service, wait_until
 from tests.realmail import RealMailbot, officer_request
 from tests.servers.dovecot import PrivateDovecot
 from tests.servers.smtp import LoopbackSmtpServer
-from tests.test_real_mail import stop_service
 
 # Dovecot refuses to create a folder whose name begins with "~" ([CANNOT]), as a server with
 # a full quota or a stricter namespace refuses a move: a real refusal, after the commit.

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import stop_service, wait_until
 from tests.realmail import officer_request
 from tests.servers.dovecot_oauth import OAuthDovecot
 from tests.servers.oauth import TokenEndpoint
 from tests.servers.smtp import LoopbackSmtpServer, SelfSignedCertificate
-from tests.test_real_mail import stop_service, wait_until
 
 SECRET_ENV = "MAILBOT_TEST_OAUTH_SECRET"
 

@@ -10,7 +10,7 @@ import pytest
 from mailbot.store.database import connect
 from mailbot.store.store import Store
 from tests.harness import Workspace, compose
-from tests.test_cli import run
+from tests.processes import run_mailbot as run
 
 # A help desk's system writes like this: a person-like From, none of the automated-mail
 # headers, no report structure. Answering it would be backscatter to a machine.

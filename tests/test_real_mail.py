@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from sqlmodel import Session, select
 from mailbot.store.database import connect
 from mailbot.store.tables import BookingRow, InboundRow
 from tests.harness import eml
+from tests.processes import stop_service, wait_until
 from tests.realmail import RealMailbot, officer_request
 from tests.servers.dovecot import PrivateDovecot
 from tests.servers.smtp import LoopbackSmtpServer
@@ -23,27 +23,6 @@ from tests.servers.smtp import LoopbackSmtpServer
 def bookings(bot: RealMailbot) -> list[BookingRow]:
     with Session(connect(bot.database_url)) as session:
         return list(session.exec(select(BookingRow)).all())
-
-
-def wait_until(condition: object, timeout: float, interval: float = 0.05) -> bool:
-    assert callable(condition)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return bool(condition())
-
-
-def stop_service(process: subprocess.Popen[str]) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
-    try:
-        _out, err = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _out, err = process.communicate()
-        raise AssertionError(f"mailbot run did not stop on SIGTERM:\n{err[-3000:]}") from None
-    return process.returncode, err
 
 
 def test_poll_answers_over_imap_and_smtp_and_moves_the_mail(

@@ -16,8 +16,8 @@ from mailbot.classify.automated import automated_reason
 from mailbot.classify.trust import authenticity
 from mailbot.domain import Automated, InboundMail, Intent, RawMessage, Request
 from mailbot.parse import parse
+from tests.corpora import ledger_by_file, run_corpus
 from tests.harness import MAIL_DIR, Workspace, compose
-from tests.test_corpus import ledger_by_file, run_corpus
 
 ROBOTS = MAIL_DIR / "robots"
 OWN = OwnIdentity(

@@ -19,11 +19,11 @@ from mailbot.store.database import connect
 from mailbot.store.store import Store
 from mailbot.store.tables import BookingRow, OutboxRow
 from tests.harness import FIXED_NOW, Workspace, compose
+from tests.processes import run_mailbot as run_cli
+from tests.processes import stop_service, wait_until
 from tests.realmail import RealMailbot, officer_request
 from tests.servers.dovecot import PrivateDovecot
 from tests.servers.smtp import LoopbackSmtpServer
-from tests.test_cli import run as run_cli
-from tests.test_real_mail import stop_service, wait_until
 
 
 def digests(smtp: LoopbackSmtpServer) -> int:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from mailbot.tasks import send_digest, send_reminders
 from tests.harness import Workspace, compose
+from tests.processes import run_mailbot as run
 from tests.realmail import officer_request
-from tests.test_cli import run
 
 ORGANISER = "organiser@example.ac.uk"
 START = datetime(2026, 12, 10, 11, 0, tzinfo=UTC)  # the test event, in winter: GMT == UTC
