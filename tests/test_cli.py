@@ -10,10 +10,15 @@ import subprocess
 from contextlib import suppress
 from pathlib import Path
 
+import pytest
+
 from tests.harness import Workspace
 from tests.processes import MAILBOT
 from tests.processes import run_mailbot as run
 from tests.realmail import officer_request
+
+# Every test here starts processes or servers of its own.
+pytestmark = pytest.mark.integration
 
 
 def test_demo_processes_the_seeded_inbox_and_shows_the_table(tmp_path: Path) -> None:

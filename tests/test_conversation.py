@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mailbot.render import make_environment
 from mailbot.store.database import connect
 from mailbot.store.store import Store
@@ -164,6 +166,7 @@ def test_bad_messages_never_block_the_ones_after_them(tmp_path: Path) -> None:
     assert any("empty" in reason for reason in reasons)
 
 
+@pytest.mark.integration
 def test_poll_and_bookings_commands(tmp_path: Path) -> None:
     ws = Workspace(tmp_path, capacity=1)
     ws.deliver(eml("01-officer-wmp.eml"), eml("02-officer-lancs.eml"), eml("03-non-police.eml"))

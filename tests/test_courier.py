@@ -39,6 +39,9 @@ from tests.processes import PATIENCE, running, wait_until
 from tests.realmail import made_up_name, officer_request
 from tests.servers.smtp import LoopbackSmtpServer, RecordingHandler
 
+# Every test here starts processes of its own.
+pytestmark = pytest.mark.integration
+
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 BOOKINGS = "bookings@example.ac.uk"
 

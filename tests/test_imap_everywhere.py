@@ -21,6 +21,9 @@ from tests.servers.imap import PrivateImapServer
 from tests.servers.postgres import create_database, drop_database
 from tests.servers.smtp import LoopbackSmtpServer
 
+# Every test here starts processes or servers of its own.
+pytestmark = pytest.mark.integration
+
 
 def personal(server: PrivateImapServer, user: str, name: str) -> str:
     """Where `name` lives among the user's personal folders, as the server itself says."""

@@ -5,10 +5,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.processes import stop_service, wait_until
 from tests.realmail import RealMailbot, officer_request
 from tests.servers.dovecot import PrivateDovecot
 from tests.servers.smtp import LoopbackSmtpServer
+
+# Every test here starts processes or servers of its own.
+pytestmark = pytest.mark.integration
 
 # Dovecot refuses to create a folder whose name begins with "~" ([CANNOT]), as a server with
 # a full quota or a stricter namespace refuses a move: a real refusal, after the commit.

@@ -18,6 +18,9 @@ from tests.servers.dovecot_oauth import OAuthDovecot
 from tests.servers.oauth import TokenEndpoint
 from tests.servers.smtp import LoopbackSmtpServer, SelfSignedCertificate
 
+# Every test here starts processes or servers of its own.
+pytestmark = pytest.mark.integration
+
 SECRET_ENV = "MAILBOT_TEST_OAUTH_SECRET"
 
 CONFIG = """\

@@ -100,6 +100,7 @@ def test_an_officer_writing_vaguely_is_still_answered(tmp_path: Path) -> None:
     assert [r.outcome for r in ws.all_replies()] == ["confirmed"]
 
 
+@pytest.mark.integration
 def test_the_digest_lists_unanswered_mail_from_outside(tmp_path: Path) -> None:
     ws = Workspace(tmp_path)
     sender, subject, body = SYSTEM_NOTICE

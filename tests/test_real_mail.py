@@ -8,6 +8,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
@@ -18,6 +19,9 @@ from tests.processes import stop_service, wait_until
 from tests.realmail import RealMailbot, officer_request
 from tests.servers.dovecot import PrivateDovecot
 from tests.servers.smtp import LoopbackSmtpServer
+
+# Every test here starts processes or servers of its own.
+pytestmark = pytest.mark.integration
 
 
 def bookings(bot: RealMailbot) -> list[BookingRow]:

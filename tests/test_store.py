@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
@@ -166,6 +167,7 @@ def test_processes_claiming_at_once_never_share_a_mail_and_leave_none(database_u
     assert Outbox(store).counts() == {"sending": 120}
 
 
+@pytest.mark.integration
 def test_mail_left_sending_by_a_dead_process_is_requeued(database_url: str) -> None:
     store = Store(connect(database_url))
     _queue_one(store)
@@ -182,6 +184,7 @@ def test_mail_left_sending_by_a_dead_process_is_requeued(database_url: str) -> N
     assert again.attempts == 2
 
 
+@pytest.mark.integration
 def test_mail_left_sending_by_an_unreaped_process_is_requeued(database_url: str) -> None:
     # Where the first process reaps no orphans, a dead delivery process stays a zombie:
     # it still answers signal 0, but it will never send the mail it claimed.
@@ -275,6 +278,7 @@ def _burst(tmp_path: Path, database_url: str, *, serialise: bool) -> list[Worksp
     return workspaces
 
 
+@pytest.mark.integration
 def test_concurrent_processes_never_book_one_place_too_many(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -295,6 +299,7 @@ def test_concurrent_processes_never_book_one_place_too_many(
     assert sorted(positions) == list(range(1, WORKERS * REQUESTS_EACH - CAPACITY + 1))
 
 
+@pytest.mark.integration
 def test_control_without_the_lock_overbooks_so_the_test_above_can_fail(
     tmp_path: Path, database_url: str
 ) -> None:

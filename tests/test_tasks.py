@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from mailbot.tasks import send_digest, send_reminders
 from tests.harness import Workspace, compose
 from tests.processes import run_mailbot as run
@@ -132,6 +134,7 @@ def test_after_downtime_only_the_latest_reminder_goes_out(tmp_path: Path) -> Non
         assert send_reminders(bot, ("7d", "1d")) == []
 
 
+@pytest.mark.integration
 def test_dry_runs_send_nothing_and_status_reports_the_last_poll(tmp_path: Path) -> None:
     ws = soon(tmp_path)
     ws.deliver(officer_request(1))

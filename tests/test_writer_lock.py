@@ -23,6 +23,9 @@ from mailbot.store.store import Store
 from mailbot.store.writer_lock import WriterLock
 from tests.processes import PATIENCE, running, wait_until
 
+# Every test here starts processes of its own.
+pytestmark = pytest.mark.integration
+
 FORK = multiprocessing.get_context("fork")
 GRACE = 0.5  # for what must not happen: how long it is given to happen all the same
 
