@@ -472,13 +472,13 @@ def approve(ref: Ref, config: ConfigOption = None) -> None:
 
 @app.command()
 def decline(ref: Ref, config: ConfigOption = None) -> None:
-    """Decline a booking; a confirmed place passes to the waitlist."""
+    """Decline a booking; a place it held passes to the waitlist."""
     _organiser_command(config, f"DECLINE {ref}")
 
 
 @app.command()
 def cancel(ref: Ref, config: ConfigOption = None) -> None:
-    """Cancel a booking; a confirmed place passes to the waitlist."""
+    """Cancel a booking; a place it held passes to the waitlist."""
     _organiser_command(config, f"CANCEL {ref}")
 
 
@@ -505,7 +505,8 @@ def capacity(
     places: Annotated[int, typer.Argument(min=0, help="The new number of places.")],
     config: ConfigOption = None,
 ) -> None:
-    """Set an event's places; an increase promotes people from the waitlist at once."""
+    """Set an event's places; an increase passes places to the waitlist (as offers, with
+    waitlist_offer_hours set)."""
     _organiser_command(config, f"CAPACITY {event} {places}")
 
 

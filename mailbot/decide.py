@@ -403,6 +403,21 @@ def pass_place(
     return changes, notices, reasons
 
 
+def release_place(
+    booking: BookingView, snapshot: Snapshot, policy: Policy, now: datetime
+) -> tuple[list[StatusChange], list[Notice], list[str]]:
+    """What `booking` ending (cancelled, declined, moved away) does for the waitlist.
+
+    A confirmed booking holds a place, and so does an open offer (a newcomer may not take
+    it); either passes on by `pass_place`. Any other booking frees nothing. The holder's own
+    cancellation and the organiser's commands both ask here, so neither can leave a place
+    standing empty while someone waits for it.
+    """
+    if booking.status is not BookingStatus.CONFIRMED and not booking.has_offer(now):
+        return [], [], []
+    return pass_place(snapshot, policy, now, skip=booking.ref)
+
+
 def expire_offer(
     booking: BookingView, snapshot: Snapshot, policy: Policy, now: datetime
 ) -> Decision:
@@ -433,13 +448,10 @@ def _cancel(request: Request, snapshot: Snapshot, policy: Policy, now: datetime)
     changes = [StatusChange(existing.ref, BookingStatus.CANCELLED)]
     notices = [Notice(Outcome.CANCELLED, cancelled)]
     reasons = [f"{existing.ref} cancelled by its holder (was {existing.status.value})"]
-    if existing.status is BookingStatus.CONFIRMED or existing.has_offer(now):
-        more_changes, more_notices, more_reasons = pass_place(
-            snapshot, policy, now, skip=existing.ref
-        )
-        changes += more_changes
-        notices += more_notices
-        reasons += more_reasons
+    more_changes, more_notices, more_reasons = release_place(existing, snapshot, policy, now)
+    changes += more_changes
+    notices += more_notices
+    reasons += more_reasons
     return Decision(
         Outcome.CANCELLED, tuple(reasons), changes=tuple(changes), notices=tuple(notices)
     )

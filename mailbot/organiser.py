@@ -9,7 +9,7 @@ from datetime import datetime
 
 from mailbot.classify.sender import extract_sender
 from mailbot.commands import Command, Parsed, Verb
-from mailbot.decide import new_booking, pass_place
+from mailbot.decide import new_booking, pass_place, release_place
 from mailbot.domain import (
     ACTIVE_STATUSES,
     Address,
@@ -57,12 +57,12 @@ def _who(booking: BookingView) -> str:
     return f"{name}, {booking.email}" if name else booking.email
 
 
-def _pass_on(
-    snapshot: Snapshot, policy: Policy, now: datetime, places: int, skip: str | None = None
+def _told(
+    passed: tuple[list[StatusChange], list[Notice], list[str]],
 ) -> tuple[list[StatusChange], list[Notice], list[str]]:
-    """Freed places pass on by the same rule as a cancellation by mail (offers included),
-    with a line for the organiser about each person."""
-    changes, notices, reasons = pass_place(snapshot, policy, now, skip, places=places)
+    """Places passed on by the rules a cancellation by mail follows (offers included), with
+    a line for the organiser about each person."""
+    changes, notices, reasons = passed
     lines = [
         f"{reason} ({_who(notice.booking)})" if notice.booking else reason
         for reason, notice in zip(reasons, notices, strict=True)
@@ -96,7 +96,7 @@ def plan_approve(booking: BookingView, snapshot: Snapshot) -> Planned | str:
 def plan_end(
     booking: BookingView, snapshot: Snapshot, verb: Verb, policy: Policy, now: datetime
 ) -> Planned | str:
-    """DECLINE or CANCEL: the booking ends, and a confirmed place passes to the waitlist."""
+    """DECLINE or CANCEL: the booking ends, and a place it held passes to the waitlist."""
     if booking.status not in ACTIVE_STATUSES:
         return f"{booking.ref} is already {booking.status.value}"
     status = BookingStatus.DECLINED if verb is Verb.DECLINE else BookingStatus.CANCELLED
@@ -104,11 +104,9 @@ def plan_end(
     ended = replace(booking, status=status, waitlist_position=None)
     changes = [StatusChange(booking.ref, status)]
     notices = [Notice(outcome, ended, in_reply=False)]
-    passed: list[str] = []
-    if booking.status is BookingStatus.CONFIRMED:
-        more_changes, more_notices, passed = _pass_on(snapshot, policy, now, 1, booking.ref)
-        changes += more_changes
-        notices += more_notices
+    more_changes, more_notices, passed = _told(release_place(booking, snapshot, policy, now))
+    changes += more_changes
+    notices += more_notices
     line = "; ".join([f"{status.value} ({_who(booking)})", *passed])
     return Planned(
         Decision(
@@ -145,7 +143,7 @@ def plan_add(command: Command, snapshot: Snapshot, ref: str) -> Planned | str:
 def plan_capacity(snapshot: Snapshot, places: int, policy: Policy, now: datetime) -> Planned:
     taken = snapshot.confirmed_count + snapshot.offers_open  # an open offer holds its place
     freed = places - taken
-    changes, notices, passed = _pass_on(snapshot, policy, now, freed)
+    changes, notices, passed = _told(pass_place(snapshot, policy, now, places=freed))
     line = f"{snapshot.event.slug} now has {places} places ({taken} taken)"
     if passed:
         line = "; ".join([line, *passed])
@@ -176,11 +174,9 @@ def plan_move(
     )
     changes = [StatusChange(booking.ref, status)]
     notices = [Notice(_OUTCOME[status], moved, in_reply=False)]
-    passed: list[str] = []
-    if booking.status is BookingStatus.CONFIRMED:
-        more_changes, more_notices, passed = _pass_on(source, policy, now, 1, booking.ref)
-        changes += more_changes
-        notices += more_notices
+    more_changes, more_notices, passed = _told(release_place(booking, source, policy, now))
+    changes += more_changes
+    notices += more_notices
     return Planned(
         Decision(
             _OUTCOME[status],

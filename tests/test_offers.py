@@ -169,3 +169,45 @@ def test_more_places_are_offered_and_an_open_offer_counts_as_taken(tmp_path: Pat
     assert rows["officer3@lancashire.police.uk"].offer_expires_at is None, "one place freed"
     assert replies["officer2@lancashire.police.uk"].outcome == "promoted"
     assert "officer3@lancashire.police.uk" not in replies
+
+
+def test_an_organiser_cancelling_an_open_offer_offers_the_place_to_the_next(
+    tmp_path: Path,
+) -> None:
+    # An open offer holds a place (a newcomer may not take it), so ending that booking frees
+    # the place, as when the holder says no by mail: the next person must be offered it,
+    # not left waiting while the place stands empty for whoever writes in first.
+    ws = offers_on(tmp_path, capacity=1, officers=3)
+    first = booking_rows(ws)["officer0@lancashire.police.uk"].ref
+    organiser_says(ws, f"CANCEL {first}", "c1")  # officer1 is offered the place
+    offered = booking_rows(ws)["officer1@lancashire.police.uk"].ref
+    told, replies = organiser_says(ws, f"CANCEL {offered}", "c2")
+    rows = booking_rows(ws)
+    assert rows["officer1@lancashire.police.uk"].status == "cancelled"
+    assert rows["officer2@lancashire.police.uk"].offer_expires_at is not None
+    assert f"{rows['officer2@lancashire.police.uk'].ref} offered the place until" in told
+    assert replies["officer2@lancashire.police.uk"].outcome == "promoted"
+
+
+def test_an_organiser_moving_an_open_offer_elsewhere_offers_the_place_to_the_next(
+    tmp_path: Path,
+) -> None:
+    ws = offers_on(tmp_path, capacity=1, officers=3)
+    ws.config.write_text(
+        ws.config.read_text()
+        + "\n[[events]]\n"
+        + 'slug = "cse-forum-lancaster"\n'
+        + 'title = "CSE forum, Lancaster"\n'
+        + "starts_at = 2099-06-10T11:00:00\n"
+        + "ends_at = 2099-06-10T15:00:00\n"
+        + 'venue = "Lancaster"\n'
+        + "capacity = 10\n"
+    )
+    first = booking_rows(ws)["officer0@lancashire.police.uk"].ref
+    organiser_says(ws, f"CANCEL {first}", "c1")  # officer1 is offered the place
+    offered = booking_rows(ws)["officer1@lancashire.police.uk"].ref
+    _told, replies = organiser_says(ws, f"MOVE {offered} cse-forum-lancaster", "m1")
+    rows = booking_rows(ws)
+    assert rows["officer1@lancashire.police.uk"].event_slug == "cse-forum-lancaster"
+    assert rows["officer2@lancashire.police.uk"].offer_expires_at is not None
+    assert replies["officer2@lancashire.police.uk"].outcome == "promoted"
