@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mailbot.domain import EventInfo, Policy
 from mailbot.errors import ConfigError
+from mailbot.reminders import parse_offset
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "MAILBOT_CONFIG"
-_OFFSET = re.compile(r"^(\d+)([dhm])$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -202,9 +202,9 @@ class ScheduleSettings(_Section):
     @field_validator("reminders")
     @classmethod
     def _offsets(cls, values: list[str]) -> list[str]:
+        # The reminder job's own reading, so that what passes here is what the job can use.
         for value in values:
-            if not _OFFSET.match(value):
-                raise ValueError(f'{value!r} is not an offset like "7d", "12h" or "30m"')
+            parse_offset(value)
         return values
 
     @field_validator("timezone")

@@ -11,25 +11,31 @@ from mailbot.domain import BookingStatus, EventInfo
 
 # ASCII digits only: `\d` would also accept other scripts' digits, which config never means.
 _OFFSET = re.compile(r"([0-9]+)([dhm])")
+_MINUTES = {"d": 24 * 60, "h": 60, "m": 1}
+# Ten years: longer than any reminder is meant to run ahead of its event, and short enough
+# that taking it from an event's start stays within the calendar datetime can hold (a
+# million days does not, and the reminder job would fail on it).
+_LONGEST = timedelta(days=3660)
 
 
 def parse_offset(text: str) -> timedelta:
-    """The time before an event's start that a label such as "7d", "12h" or "30m" names."""
+    """The time before an event's start that a label such as "7d", "12h" or "30m" names.
+
+    The one reading of an offset: config.toml is checked with it, so an offset that loads
+    is one the reminder job can use.
+    """
     match = _OFFSET.fullmatch(text)
     if match is None:
         raise ValueError(f'{text!r} is not a reminder offset like "7d", "12h" or "30m"')
-    amount, unit = int(match[1]), match[2]
-    if amount == 0:
+    digits, unit = match[1].lstrip("0"), match[2]
+    if not digits:
         # A zero offset would fall due at the start itself, when no reminder is ever sent.
         raise ValueError(f"{text!r} is not a usable reminder offset: it must be more than zero")
-    try:
-        if unit == "d":
-            return timedelta(days=amount)
-        if unit == "h":
-            return timedelta(hours=amount)
-        return timedelta(minutes=amount)
-    except OverflowError:
-        raise ValueError(f"{text!r} is too large for a reminder offset") from None
+    # Counting the digits first keeps a thousand-digit number from reaching int().
+    longest = _LONGEST // timedelta(minutes=1)
+    if len(digits) > len(str(longest)) or int(digits) * _MINUTES[unit] > longest:
+        raise ValueError(f"{text!r} is too large for a reminder offset: at most {_LONGEST.days}d")
+    return timedelta(minutes=int(digits) * _MINUTES[unit])
 
 
 def _require_aware(moment: datetime, what: str) -> None:

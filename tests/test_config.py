@@ -12,6 +12,7 @@ import pytest
 
 from mailbot.config import load_settings
 from mailbot.errors import ConfigError
+from tests.harness import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "config.toml"
@@ -96,6 +97,45 @@ def test_invalid_config_names_file_key_and_problem(
     assert raised.value.source == path
     assert raised.value.key == key
     assert problem in raised.value.problem
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [
+        "0d",  # falls due at the start, when no reminder is sent
+        "0m",
+        "\\u0667d",  # an Arabic-Indic seven: a digit to `\\d`, not to the reminder job
+        "7d\\n",  # `$` matches before a final newline
+        "99999999999d",  # more days than a timedelta holds
+        "999999d",  # a timedelta, but the reminder job cannot take it from the event's start
+    ],
+)
+def test_a_reminder_offset_the_reminder_job_cannot_use_is_a_config_error(
+    tmp_path: Path, offset: str
+) -> None:
+    path = _variant(tmp_path, 'reminders = ["7d", "1d"]', f'reminders = ["7d", "{offset}"]')
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+    assert raised.value.source == path
+    assert raised.value.key == "schedule.reminders"
+    assert "reminder offset" in raised.value.problem
+
+
+@pytest.mark.integration  # runs mailbot as a process
+def test_check_refuses_a_zero_reminder_offset_with_exit_2(tmp_path: Path) -> None:
+    # A workspace whose inbox and outbox are local folders, so that only the offset is wrong.
+    path = Workspace(tmp_path).config
+    path.write_text(path.read_text() + '\n[schedule]\nreminders = ["0d"]\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "mailbot", "check", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    message = result.stderr.strip()
+    assert str(path) in message and "schedule.reminders" in message and "'0d'" in message
 
 
 def test_toml_syntax_error_gives_line(tmp_path: Path) -> None:

@@ -70,6 +70,8 @@ def sent_to(log: list[tuple[datetime, Due]], ref: str) -> list[tuple[str, dateti
         ("30m", timedelta(minutes=30)),
         ("90m", timedelta(minutes=90)),
         ("007d", timedelta(days=7)),
+        ("3660d", timedelta(days=3660)),  # ten years, the longest
+        ("87840h", timedelta(days=3660)),
     ],
 )
 def test_offsets_parse(text: str, expected: timedelta) -> None:
@@ -96,11 +98,20 @@ def test_offsets_parse(text: str, expected: timedelta) -> None:
         "0m",
         "\u0667d",
         "99999999999d",
+        "3661d",
+        "87841h",
+        "999999d",  # a timedelta, but a million days before 2099 is before the year 1
+        "9999999999m",
+        "1" * 5000 + "d",  # more digits than int() reads
     ],
 )
 def test_bad_offsets_raise(text: str) -> None:
     with pytest.raises(ValueError, match="offset"):
         parse_offset(text)
+
+
+def test_the_longest_offset_falls_due_within_the_calendar() -> None:
+    assert next_due_at(FORUM, ["3660d"], START - timedelta(days=4000)) is not None
 
 
 def test_a_bad_offset_raises_even_when_nobody_is_due() -> None:
