@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailbot.domain import is_event_slug
+
 
 class Verb(StrEnum):
     APPROVE = "APPROVE"
@@ -38,7 +40,6 @@ class Parsed:
 
 _REF = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _USAGE = {
     Verb.APPROVE: "APPROVE <reference>",
     Verb.DECLINE: "DECLINE <reference>",
@@ -123,7 +124,7 @@ def _parse_line(verb: Verb, line: str, args: list[str]) -> Command | str:
         ref, event = args[0].upper(), args[1].lower()
         if not _REF.match(ref):
             return f"{args[0]!r} is not a reference"
-        return Command(verb, line, ref=ref, event=event) if _SLUG.match(event) else "bad event"
+        return Command(verb, line, ref=ref, event=event) if is_event_slug(event) else "bad event"
     if verb is Verb.CAPACITY:
         if len(args) != 2 or not args[1].isdigit():
             return "needs an event and a whole number"
@@ -141,7 +142,7 @@ def _parse_add(line: str, args: list[str]) -> Command | str:
     email = args[0].strip("<>").lower()
     rest = args[1:]
     event = None
-    if rest and _SLUG.match(rest[-1]) and "-" in rest[-1]:
+    if rest and is_event_slug(rest[-1]) and "-" in rest[-1]:
         event = rest.pop()
     name = " ".join(rest).strip() or None
     if name is not None and len(name) > _LONGEST_NAME:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import tomllib
 from datetime import datetime, time
 from pathlib import Path
@@ -13,13 +12,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mailbot.domain import EventInfo, Policy
+from mailbot.domain import EventInfo, Policy, is_event_slug
 from mailbot.errors import ConfigError
 from mailbot.reminders import parse_offset
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "MAILBOT_CONFIG"
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 class _Section(BaseModel):
@@ -234,7 +232,7 @@ class EventSettings(_Section):
     @field_validator("slug")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
+        if not is_event_slug(value):
             raise ValueError('use lower-case letters, digits and hyphens, like "cse-forum"')
         return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -173,6 +174,16 @@ class Unusable:
 
 
 Classification = Request | Automated | Unusable
+
+
+_EVENT_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def is_event_slug(text: str) -> bool:
+    """Whether `text` can name an event: lower-case ASCII letters, digits and hyphens, not
+    starting with a hyphen. config.toml accepts these and the organiser's commands read
+    them, so any event configured can be named in a command (and in a file name)."""
+    return _EVENT_SLUG.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,13 @@ def _variant(tmp_path: Path, old: str, new: str) -> Path:
             "ends_at must be after starts_at",
         ),
         ("[eligibility]", "[eligibilty]", "eligibilty", "not a known key"),
+        # `$` matches before a final newline; the organiser could never type this slug.
+        (
+            'slug = "cse-forum-preston"',
+            'slug = "cse-forum-preston\\n"',
+            "events[1].slug",
+            "lower-case letters",
+        ),
     ],
 )
 def test_invalid_config_names_file_key_and_problem(
