@@ -28,6 +28,7 @@ from mailbot.organiser_mail import answer_organiser
 from mailbot.render import long_date
 from mailbot.route import references_in, route
 from mailbot.store.bookings import WAITLIST_HEAD, LedgerEntry, Transaction
+from mailbot.text import one_line
 
 if TYPE_CHECKING:  # the pipeline calls in here; importing it at run time would be circular
     from mailbot.app import Mailbot
@@ -126,7 +127,7 @@ def _outside_and_not_booking(bot: Mailbot, request: Request, subject: str) -> st
         return None
     if request.intent is Intent.BOOK and request.asks_for_place:
         return None
-    shown = " ".join(subject.split())[:80] or "(no subject)"
+    shown = one_line(subject, 80) or "(no subject)"
     return f"from outside the eligible domains and not about a place: {shown}"
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import requests
 
 from mailbot.errors import OperationalError, causes
+from mailbot.text import one_line
 
 __all__ = ["Grant", "OAuth2Settings", "TokenSource"]
 
@@ -41,13 +42,6 @@ class OAuth2Settings:
     scope: str
     grant: Grant
     refresh_token: str | None = field(default=None, repr=False)
-
-
-def _one_line(text: str) -> str:
-    folded = " ".join(text.split())
-    if len(folded) > _MAX_DETAIL:
-        return folded[: _MAX_DETAIL - 3] + "..."
-    return folded
 
 
 def _reason(exc: requests.RequestException, timeout: float) -> str:
@@ -202,5 +196,5 @@ class TokenSource:
             description = body.get("error_description")
             if description:
                 parts.append(str(description))
-            return _one_line(": ".join(parts))
-        return _one_line(f"HTTP {response.status_code} {response.reason or ''}")
+            return one_line(": ".join(parts), _MAX_DETAIL)
+        return one_line(f"HTTP {response.status_code} {response.reason or ''}", _MAX_DETAIL)

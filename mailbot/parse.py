@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 
 from mailbot.domain import Address, InboundMail, RawMessage
 from mailbot.mailpolicy import reading_policy
+from mailbot.text import one_line
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _BLOCK_TAGS = frozenset(
@@ -55,7 +56,7 @@ def parse(raw: RawMessage) -> InboundMail:
         message_id=_message_id(message, first.get("message-id")),
         sender=sender,
         sender_problem=sender_problem,
-        subject=_one_line(_unstructured(message, "Subject", first) or ""),
+        subject=one_line(_unstructured(message, "Subject", first) or ""),
         date=_date(message, first.get("date")),
         in_reply_to=_first_msgid(_unstructured(message, "In-Reply-To", first)),
         references=tuple(_MSGID.findall(_unstructured(message, "References", first) or "")),
@@ -99,9 +100,7 @@ def _headers(raw_headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """Every header as unfolded raw text. The ones classification reads (Auto-Submitted,
     List-Id, Authentication-Results, ...) are ASCII by definition, and decoding every
     header through the header registry was the slowest step of parsing."""
-    return tuple(
-        (name.lower(), _one_line(str(value))) for name, value in raw_headers[:_MAX_HEADERS]
-    )
+    return tuple((name.lower(), one_line(str(value))) for name, value in raw_headers[:_MAX_HEADERS])
 
 
 def _first_values(raw_headers: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -139,10 +138,6 @@ def _message_id(message: Message, value: str | None) -> str | None:
     if plain is not None and _PLAIN_MSGID.fullmatch(plain):
         return _first_msgid(plain)
     return _first_msgid(_get(message, "Message-ID"))
-
-
-def _one_line(value: str) -> str:
-    return " ".join(value.split())
 
 
 def _first_msgid(value: str | None) -> str | None:
@@ -191,7 +186,7 @@ def _sender(message: Message) -> tuple[Address | None, str | None]:
         return None, "the From header cannot be decoded"
     if mailbox is None or parts is None:
         return None, "the From header does not name exactly one mailbox"
-    address = Address(name=_one_line(parts[0]), email=parts[1].lower())
+    address = Address(name=one_line(parts[0]), email=parts[1].lower())
     if not mailbox.username or not mailbox.domain:
         return address, "the From address is incomplete"
     if defects:

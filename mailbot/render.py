@@ -15,6 +15,7 @@ import jinja2
 from mailbot import mime
 from mailbot.domain import BookingStatus, EventInfo, Notice, Outcome, OutgoingMail
 from mailbot.invite import calendar_invite
+from mailbot.text import one_line
 
 log = logging.getLogger("mailbot.render")
 
@@ -81,7 +82,6 @@ _MONTHS = (
 
 _ID_CHARS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
 _MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _RE_PREFIX = re.compile(r"^\s*(?:re\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 # Threads survive long enough with the first id (the thread root) and the most recent ones;
@@ -140,11 +140,6 @@ def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
-def _one_line(value: str) -> str:
-    """A header-safe value: CR, LF and other controls can never start a header of their own."""
-    return " ".join(_CONTROL.sub(" ", value).split())
-
-
 def _valid_id(value: str | None) -> str | None:
     if value is None:
         return None
@@ -164,12 +159,12 @@ def _references(reply: ReplyContext, inbound_id: str) -> str:
 
 
 def _reply_subject(inbound: str, title: str) -> str:
-    stripped = _RE_PREFIX.sub("", _one_line(inbound))
-    return f"Re: {stripped or _one_line(title)}"
+    stripped = _RE_PREFIX.sub("", one_line(inbound))
+    return f"Re: {stripped or one_line(title)}"
 
 
 def _recipient(name: str | None, email: str) -> mime.Mailbox:
-    display = _one_line(name) if name else ""
+    display = one_line(name) if name else ""
     return mime.Mailbox(email.strip(), display)
 
 
@@ -218,11 +213,11 @@ def _envelope(
     """The headers every mailbot mail starts with. Replies go to the booking address, so an
     answer (an attendee's, or the organiser's commands) comes back to mailbot."""
     return [
-        ("From", mime.Mailbox(sender.booking_address.strip(), _one_line(sender.display_name))),
+        ("From", mime.Mailbox(sender.booking_address.strip(), one_line(sender.display_name))),
         ("To", _recipient(to_name, to_address)),
         ("Reply-To", mime.Mailbox(sender.booking_address.strip())),
         ("Date", format_datetime(now)),
-        ("Message-ID", _one_line(message_id)),
+        ("Message-ID", one_line(message_id)),
     ]
 
 
@@ -234,12 +229,12 @@ def render_digest_mail(
         raise ValueError("now must be timezone-aware: a mail's Date names its offset")
     headers = _envelope(sender, sender.organiser_name, sender.organiser_email, message_id, now)
     headers += [
-        ("Subject", _one_line(subject)),
+        ("Subject", one_line(subject)),
         ("Auto-Submitted", "auto-generated"),
         ("X-Mailbot-Outcome", Outcome.INFO.value),
     ]
     return OutgoingMail(
-        message_id=_one_line(message_id),
+        message_id=one_line(message_id),
         recipient=sender.organiser_email,
         outcome=Outcome.INFO,
         booking_ref=None,
@@ -285,12 +280,12 @@ def render_notice(
             headers.append(("References", _references(reply, inbound_id)))
         headers.append(("Auto-Submitted", "auto-replied"))
     else:
-        headers.append(("Subject", _one_line(_SUBJECTS[notice.outcome].format(title=event.title))))
+        headers.append(("Subject", one_line(_SUBJECTS[notice.outcome].format(title=event.title))))
         headers.append(("Auto-Submitted", "auto-generated"))
     # Exchange and Outlook honour this and send no out-of-office reply back to the bot.
     headers.append(("X-Auto-Response-Suppress", "OOF, AutoReply"))
     if booking is not None:
-        headers.append(("X-Mailbot-Booking", _one_line(booking.ref)))
+        headers.append(("X-Mailbot-Booking", one_line(booking.ref)))
     headers.append(("X-Mailbot-Outcome", notice.outcome.value))
     attachments: list[mime.Attachment] = []
     invite = _invite(notice, event, sender, now)
@@ -312,7 +307,7 @@ def render_notice(
     body = (mime.TextPart(text), mime.TextPart(html, "html"))
 
     return OutgoingMail(
-        message_id=_one_line(message_id),
+        message_id=one_line(message_id),
         recipient=recipient,
         outcome=notice.outcome,
         booking_ref=booking.ref if booking else None,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from mailbot import mime
 from mailbot.mime import Attachment, HeaderValue, Mailbox, TextPart, write_message
-from mailbot.render import _one_line
+from mailbot.text import one_line
 
 FROM = Mailbox("bookings@example.ac.uk", "CSE Forum bookings")
 TO = Mailbox("jane.smith@example.police.uk", "Jane Smith")
@@ -515,14 +515,14 @@ _BODIES = st.one_of(st.text(max_size=1500), _TRICKY)
 
 
 # Whatever a sender puts in their name or subject, and whatever a template renders, the mail
-# reads back exactly (after render's _one_line, which turns line breaks into spaces) and
+# reads back exactly (after one_line, which turns line breaks into spaces) and
 # carries no header of its own.
 @settings(max_examples=400, deadline=None)
 @given(name=_NAMES, subject=_SUBJECTS, text=_BODIES, html=_BODIES)
 def test_arbitrary_names_subjects_and_bodies_round_trip(
     name: str, subject: str, text: str, html: str
 ) -> None:
-    name, subject = _one_line(name), _one_line(subject)
+    name, subject = one_line(name), one_line(subject)
     data = write_message(
         [
             ("From", FROM),

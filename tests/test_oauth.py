@@ -204,6 +204,26 @@ def test_a_multi_line_provider_error_becomes_one_line(token_endpoint: TokenEndpo
     )
 
 
+def test_control_characters_in_a_provider_error_never_reach_the_terminal(
+    token_endpoint: TokenEndpoint,
+) -> None:
+    # `mailbot check` and the logs print this message; an escape sequence from the endpoint
+    # could clear or rewrite the administrator's terminal.
+    token_endpoint.fail_next(
+        400,
+        {
+            "error": "invalid_client",
+            "error_description": "Bad secret\u001b[2J\u0000\u0007 (AADSTS7000215)",
+        },
+    )
+    source = TokenSource(settings_for(token_endpoint))
+
+    with pytest.raises(OperationalError) as caught:
+        source.token()
+
+    assert str(caught.value).endswith("refused: invalid_client: Bad secret [2J (AADSTS7000215)")
+
+
 def test_an_error_without_json_names_the_http_status(token_endpoint: TokenEndpoint) -> None:
     token_endpoint.fail_next(503, {})
     source = TokenSource(settings_for(token_endpoint))

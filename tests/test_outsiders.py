@@ -3,12 +3,14 @@ anything else is recorded for the organiser's digest and never answered."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from mailbot.store.database import connect
 from mailbot.store.store import Store
+from mailbot.tasks import send_digest
 from tests.harness import Workspace, compose
 from tests.processes import run_mailbot as run
 
@@ -114,3 +116,28 @@ def test_the_digest_lists_unanswered_mail_from_outside(tmp_path: Path) -> None:
     assert "Mail from outside the eligible domains, not about a place (1)" in digest.stdout
     assert "From servicedesk@university.example" in digest.stdout
     assert "[Ticket 4411] updated" in digest.stdout
+
+
+def test_control_characters_in_a_subject_reach_neither_the_ledger_nor_the_digest(
+    tmp_path: Path,
+) -> None:
+    # An encoded word can carry any character: here a NUL and the terminal's "clear screen".
+    # The subject is shown to the organiser (the digest, `mailbot digest` on a terminal) and
+    # stored (PostgreSQL refuses NUL in text), so it is kept to one line of printable text.
+    ws = Workspace(tmp_path)
+    ws.deliver(
+        b"From: Sam <sam@example.com>\r\n"
+        b"To: bookings@example.ac.uk\r\n"
+        b"Subject: =?utf-8?q?Your_invoice=00=1B[2J_is_ready?=\r\n"
+        b"Message-ID: <invoice-1@example.com>\r\n"
+        b"Content-Type: text/plain\r\n"
+        b"\r\n"
+        b"See attached.\r\n"
+    )
+    ws.poll()
+    _disposition, reason = ledger(ws)["sam@example.com"]
+    assert reason.endswith(": Your invoice [2J is ready")
+    with ws.bot() as bot:
+        digest = send_digest(bot, "organiser@example.ac.uk", dry_run=True)
+    assert "Your invoice [2J is ready" in digest.text
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f]", digest.text)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from mailbot.domain import RawMessage
 from mailbot.parse import html_to_text, parse
+from mailbot.text import one_line
 
 
 def raw(data: bytes) -> RawMessage:
@@ -176,7 +177,7 @@ def stdlib_reading(data: bytes) -> tuple[object, ...]:
         date = None
     return (
         first_msgid(text("Message-ID")),
-        " ".join((text("Subject") or "").split()),
+        one_line(text("Subject") or ""),  # the subject is kept to one printable line
         date,
         first_msgid(text("In-Reply-To")),
         tuple(re.findall(r"<[^<>\s]+>", text("References") or "")),
