@@ -96,6 +96,11 @@ class ImapSource:
         self._refused: dict[str, list[int]] = {}
         self._refusal: str | None = None
 
+    @property
+    def _where(self) -> str:
+        """This account on this server, as every error and warning names it."""
+        return f"IMAP {self.host}:{self.port} ({self.username})"
+
     def __repr__(self) -> str:
         return f"ImapSource({self.username}@{self.host}:{self.port}/{self.folder})"
 
@@ -182,7 +187,7 @@ class ImapSource:
         self._refused.setdefault(destination, []).extend(uids)
         count = len(self._refused[destination])
         self._refusal = (
-            f"IMAP {self.host}:{self.port} ({self.username}): could not move {count} handled "
+            f"{self._where}: could not move {count} handled "
             f"message{'' if count == 1 else 's'} to {self._layout.path(destination)}: {exc}; "
             f"they stay in {self.folder} and are moved on the next poll"
         )
@@ -252,7 +257,7 @@ class ImapSource:
             username=self.username,
             password=self._password,
             token_source=self._token_source,
-            where=f"IMAP {self.host}:{self.port} ({self.username})",
+            where=self._where,
         )
         try:
             self._epoch += 1
@@ -319,7 +324,7 @@ class ImapSource:
             detail = str(exc) or type(exc).__name__
             if self._password:
                 detail = detail.replace(self._password, "***")
-            message = f"IMAP {self.host}:{self.port} ({self.username}): {action} failed: {detail}"
+            message = f"{self._where}: {action} failed: {detail}"
             log.warning("%s", message)
             raise OperationalError(message) from exc
 
