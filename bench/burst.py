@@ -28,9 +28,9 @@ from imapclient import IMAPClient
 from sqlalchemy import insert
 
 from mailbot.config import load_settings
+from mailbot.runtime.wiring import build_mailbot
 from mailbot.store.database import connect
 from mailbot.store.tables import InboundRow, OutboxRow
-from mailbot.wiring import build_mailbot
 from tests.realmail import PASSWORD_ENV, RealMailbot, officer_request
 from tests.servers.dovecot import PrivateDovecot
 from tests.servers.smtp import LoopbackSmtpServer

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mailbot.domain import EventInfo, Policy, is_event_slug
 from mailbot.errors import ConfigError
-from mailbot.reminders import parse_offset
+from mailbot.rules.reminders import parse_offset
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "MAILBOT_CONFIG"

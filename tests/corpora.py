@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.domain import RawMessage
-from mailbot.parse import parse
+from mailbot.inbound.parse import parse
 from mailbot.store.database import connect
 from mailbot.store.store import Store
 from mailbot.store.tables import InboundRow

@@ -11,9 +11,9 @@ from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 
-from mailbot.app import Mailbot, PollSummary
 from mailbot.config import Settings, load_settings
-from mailbot.wiring import build_mailbot
+from mailbot.pipeline.poll import Mailbot, PollSummary
+from mailbot.runtime.wiring import build_mailbot
 
 MAIL_DIR = Path(__file__).parent / "mail"
 FIXED_NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)

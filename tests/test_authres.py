@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbot.classify.authres import AuthResults, MethodResult, parse_authres
-from mailbot.classify.trust import authenticity
 from mailbot.domain import InboundMail, RawMessage
-from mailbot.parse import parse
+from mailbot.inbound.classify.authres import AuthResults, MethodResult, parse_authres
+from mailbot.inbound.classify.trust import authenticity
+from mailbot.inbound.parse import parse
 
 MX = "mx.example.ac.uk"
 TRUSTED = (MX, "microsoft-365", "mx.google.com")

@@ -8,8 +8,8 @@ import email
 import pytest
 from flufl.bounce import all_failures
 
-from mailbot.classify import bounce as bounce_module
-from mailbot.classify.bounce import Bounce, bounce_report
+from mailbot.inbound.classify import bounce as bounce_module
+from mailbot.inbound.classify.bounce import Bounce, bounce_report
 from tests.bounces import (
     DELAYED_DSN,
     EXCHANGE_NDR,

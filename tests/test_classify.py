@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.classify import OwnIdentity, classify
-from mailbot.classify.automated import automated_reason
-from mailbot.classify.intent import intent_of
-from mailbot.classify.trust import authenticity
 from mailbot.domain import Automated, InboundMail, Intent, RawMessage, Request, Unusable
-from mailbot.parse import parse
+from mailbot.inbound.classify import OwnIdentity, classify
+from mailbot.inbound.classify.automated import automated_reason
+from mailbot.inbound.classify.intent import intent_of
+from mailbot.inbound.classify.trust import authenticity
+from mailbot.inbound.parse import parse
 
 OWN = OwnIdentity(
     addresses=frozenset({"bookings@example.ac.uk"}), message_id_domain="example.ac.uk"

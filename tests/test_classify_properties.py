@@ -7,10 +7,10 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mailbot.classify import OwnIdentity, classify
-from mailbot.classify import bounce as bounce_module
 from mailbot.domain import RawMessage
-from mailbot.parse import parse
+from mailbot.inbound.classify import OwnIdentity, classify
+from mailbot.inbound.classify import bounce as bounce_module
+from mailbot.inbound.parse import parse
 from tests.bounces import DELAYED_DSN, EXCHANGE_NDR, POSTFIX_DSN, QMAIL_BOUNCE
 
 OWN = OwnIdentity(

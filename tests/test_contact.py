@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.classify.contact import phone_number, unit
+from mailbot.inbound.classify.contact import phone_number, unit
 
 CASES = [
     (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.render import make_environment
+from mailbot.outbound.render import make_environment
 from mailbot.store.database import connect
 from mailbot.store.store import Store
 from tests.harness import Workspace, eml

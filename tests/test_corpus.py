@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mailbot.domain import RawMessage
-from mailbot.parse import parse
+from mailbot.inbound.parse import parse
 from tests.bounces import FLUFL_NOT_BOUNCES, flufl_corpus
 from tests.corpora import CAPACITY, cpython_corpus, ledger_by_file, run_corpus
 from tests.harness import Workspace

@@ -25,15 +25,15 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlmodel import Session as DbSession
 from sqlmodel import select
 
-from mailbot.courier import ProcessCourier
-from mailbot.delivery import deliver_pending
 from mailbot.domain import Outcome, OutgoingMail
 from mailbot.mail.smtp import SmtpSink
+from mailbot.pipeline.courier import ProcessCourier
+from mailbot.pipeline.delivery import deliver_pending
+from mailbot.runtime.wiring import build_mailbot
 from mailbot.store.database import connect
 from mailbot.store.outbox import Outbox
 from mailbot.store.store import Store
 from mailbot.store.tables import OutboxRow
-from mailbot.wiring import build_mailbot
 from tests.harness import CONFIG, Workspace
 from tests.processes import PATIENCE, running, wait_until
 from tests.realmail import made_up_name, officer_request
@@ -59,7 +59,7 @@ def queue_replies(store: Store, count: int, start: int = 0) -> set[str]:
     mails = []
     for index in range(start, start + count):
         name = made_up_name(index)
-        message_id = f"<mailbot.courier{index}@example.ac.uk>"
+        message_id = f"<mailbot.pipeline.courier{index}@example.ac.uk>"
         recipient = f"officer{index}@lancashire.police.uk"
         message = EmailMessage()
         message["From"] = f"Forum Bookings <{BOOKINGS}>"
@@ -250,7 +250,7 @@ PARENT = """\
 import multiprocessing, sys
 from datetime import datetime
 from pathlib import Path
-from mailbot.courier import ProcessCourier
+from mailbot.pipeline.courier import ProcessCourier
 from mailbot.mail.smtp import SmtpSink
 from mailbot.store.store import Store
 from mailbot.store.database import open_engine

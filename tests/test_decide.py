@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailbot.decide import decide, domain_is_eligible
 from mailbot.domain import (
     Authenticity,
     BookingStatus,
@@ -20,6 +19,7 @@ from mailbot.domain import (
     Snapshot,
     StatusChange,
 )
+from mailbot.rules.decide import decide, domain_is_eligible
 from tests.values import FORUM
 
 EVENT = replace(FORUM, capacity=3)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mailbot.delivery import deliver_pending
 from mailbot.mail.smtp import SmtpSink
+from mailbot.pipeline.delivery import deliver_pending
 from mailbot.store.database import connect
 from mailbot.store.outbox import Outbox
 from mailbot.store.store import Store

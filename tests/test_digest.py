@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 import jinja2
 import pytest
 
-from mailbot.commands import Verb, parse_commands
-from mailbot.digest import (
+from mailbot.domain import BookingStatus, BookingView, EventInfo
+from mailbot.inbound.commands import Verb, parse_commands
+from mailbot.outbound.digest import (
     COMMAND_HELP,
     DeliveryFailure,
     DigestState,
@@ -24,8 +25,7 @@ from mailbot.digest import (
     has_news,
     render_digest,
 )
-from mailbot.domain import BookingStatus, BookingView, EventInfo
-from mailbot.render import make_environment
+from mailbot.outbound.render import make_environment
 from tests.values import FORUM, LONDON
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=LONDON)  # a Wednesday

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from mailbot.domain import BookingStatus
-from mailbot.export import HEADER, Attendee, attendees, to_csv, to_xlsx
+from mailbot.outbound.export import HEADER, Attendee, attendees, to_csv, to_xlsx
 from mailbot.store.tables import BookingRow
 from tests.values import FORUM
 

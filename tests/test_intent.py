@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from icalendar import Calendar, Event, vCalAddress
 
-from mailbot.classify.calendar import CalendarReply, calendar_reply
-from mailbot.classify.intent import interpret
 from mailbot.domain import Intent, SenderDetails
+from mailbot.inbound.classify.calendar import CalendarReply, calendar_reply
+from mailbot.inbound.classify.intent import interpret
 
 SENDER = "ann.lee@met.police.uk"
 OWN = frozenset({"bookings@example.ac.uk"})

@@ -1,4 +1,4 @@
-"""Tests for mailbot.invite: the invitation bytes, parsed back with icalendar."""
+"""Tests for mailbot.outbound.invite: the invitation bytes, parsed back with icalendar."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from icalendar import Calendar, Event
 
 from mailbot.domain import BookingStatus, BookingView, EventInfo
-from mailbot.invite import calendar_invite, invite_uid
+from mailbot.outbound.invite import calendar_invite, invite_uid
 from tests.values import FORUM, LONDON
 
 ORGANISER = "cse-forum@uni.example.ac.uk"

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbot import mime
-from mailbot.mime import Attachment, HeaderValue, Mailbox, TextPart, write_message
+from mailbot.outbound import mime
+from mailbot.outbound.mime import Attachment, HeaderValue, Mailbox, TextPart, write_message
 from mailbot.text import one_line
 
 FROM = Mailbox("bookings@example.ac.uk", "CSE Forum bookings")

@@ -9,8 +9,8 @@ import pytest
 from aiosmtplib.auth import auth_xoauth2_encode
 
 from mailbot.errors import OperationalError, PermanentDeliveryError, TransientDeliveryError
+from mailbot.mail.oauth import Grant, OAuth2Settings, TokenSource
 from mailbot.mail.smtp import SmtpSink
-from mailbot.oauth import Grant, OAuth2Settings, TokenSource
 from tests.servers.oauth import SCOPE, TokenEndpoint, parse_xoauth2
 from tests.servers.smtp import LoopbackSmtpServer, free_port
 

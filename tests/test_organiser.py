@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from mailbot.commands import Verb, parse_commands
+from mailbot.inbound.commands import Verb, parse_commands
 from mailbot.store.database import connect
 from mailbot.store.tables import AuditRow, BookingRow
 from tests.harness import Workspace, compose

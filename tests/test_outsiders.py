@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.pipeline.tasks import send_digest
 from mailbot.store.database import connect
 from mailbot.store.store import Store
-from mailbot.tasks import send_digest
 from tests.harness import Workspace, compose
 from tests.processes import run_mailbot as run
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailbot.domain import RawMessage
-from mailbot.parse import html_to_text, parse
+from mailbot.inbound.parse import html_to_text, parse
 from mailbot.text import one_line
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mailbot.domain import BookingStatus, EventInfo
-from mailbot.reminders import Attendee, Due, due_reminders, next_due_at, parse_offset
+from mailbot.rules.reminders import Attendee, Due, due_reminders, next_due_at, parse_offset
 from tests.values import FORUM, LONDON
 
 START = FORUM.starts_at

@@ -16,7 +16,7 @@ import pytest
 from icalendar import Calendar
 
 from mailbot.domain import Attachment, BookingStatus, BookingView, Notice, Outcome, OutgoingMail
-from mailbot.render import (
+from mailbot.outbound.render import (
     ReplyContext,
     Sender,
     long_date,

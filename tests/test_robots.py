@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.classify import OwnIdentity, classify
-from mailbot.classify.automated import automated_reason
-from mailbot.classify.trust import authenticity
 from mailbot.domain import Automated, InboundMail, Intent, RawMessage, Request
-from mailbot.parse import parse
+from mailbot.inbound.classify import OwnIdentity, classify
+from mailbot.inbound.classify.automated import automated_reason
+from mailbot.inbound.classify.trust import authenticity
+from mailbot.inbound.parse import parse
 from tests.corpora import ledger_by_file, run_corpus
 from tests.harness import MAIL_DIR, Workspace, compose
 

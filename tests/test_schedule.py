@@ -14,8 +14,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from mailbot.jobs import JOB_STORE_TABLE
-from mailbot.retention import erase_ended_events
+from mailbot.pipeline.retention import erase_ended_events
+from mailbot.runtime.jobs import JOB_STORE_TABLE
 from mailbot.store.database import connect
 from mailbot.store.store import Store
 from mailbot.store.tables import BookingRow, OutboxRow

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.classify.body import readable_part
-from mailbot.classify.forces import FORCES, force_for_domain, force_in_text
-from mailbot.classify.sender import extract_sender
 from mailbot.domain import Address
+from mailbot.inbound.classify.body import readable_part
+from mailbot.inbound.classify.forces import FORCES, force_for_domain, force_in_text
+from mailbot.inbound.classify.sender import extract_sender
 
 DISCLAIMER = (
     "This email and any attachments are confidential and intended solely for the\n"

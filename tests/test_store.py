@@ -21,9 +21,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 
-from mailbot.app import Mailbot
+from mailbot.outbound.render import make_environment
+from mailbot.pipeline.poll import Mailbot
 from mailbot.refs import random_ref
-from mailbot.render import make_environment
+from mailbot.runtime.wiring import open_sink, open_source, pipeline_settings
 from mailbot.store.database import (
     SCHEMA_HEAD,
     alembic_config,
@@ -34,7 +35,6 @@ from mailbot.store.database import (
 from mailbot.store.outbox import Outbox, retry_delay
 from mailbot.store.store import Store
 from mailbot.store.tables import QUEUED, SENDING, OutboxRow
-from mailbot.wiring import open_sink, open_source, pipeline_settings
 from tests.harness import FIXED_NOW, Workspace, eml
 from tests.processes import running, wait_until
 from tests.realmail import made_up_name, officer_request

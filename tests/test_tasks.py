@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.tasks import send_digest, send_reminders
+from mailbot.pipeline.tasks import send_digest, send_reminders
 from tests.harness import Workspace, compose
 from tests.processes import run_mailbot as run
 from tests.realmail import officer_request

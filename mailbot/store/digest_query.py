@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
-from mailbot.digest import (
+from mailbot.domain import BookingStatus, Disposition, EventInfo
+from mailbot.outbound.digest import (
     DeliveryFailure,
     DigestState,
     EventDigest,
@@ -15,7 +16,6 @@ from mailbot.digest import (
     Question,
     Undeliverable,
 )
-from mailbot.domain import BookingStatus, Disposition, EventInfo
 from mailbot.store.bookings import booking_view
 from mailbot.store.outbox import GIVE_UP_AFTER
 from mailbot.store.store import Store

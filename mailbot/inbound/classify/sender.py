@@ -7,10 +7,17 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from mailbot.classify.body import readable_part
-from mailbot.classify.forces import force_for_domain, force_in_text
-from mailbot.classify.ranks import NAME_TOKEN, ROLE, SPELLINGS, take_rank, take_role, word_set
 from mailbot.domain import Address, SenderDetails
+from mailbot.inbound.classify.body import readable_part
+from mailbot.inbound.classify.forces import force_for_domain, force_in_text
+from mailbot.inbound.classify.ranks import (
+    NAME_TOKEN,
+    ROLE,
+    SPELLINGS,
+    take_rank,
+    take_role,
+    word_set,
+)
 
 _HONORIFICS = word_set("mr mrs ms miss mx dr prof professor sir dame rev revd")
 _POST_NOMINALS = word_set(

@@ -9,11 +9,11 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from mailbot.app import Mailbot
-from mailbot.digest import digest_subject, has_news, render_digest
 from mailbot.domain import BookingStatus, Notice, Outcome
-from mailbot.reminders import Attendee, due_reminders
-from mailbot.render import new_message_id, render_digest_mail
+from mailbot.outbound.digest import digest_subject, has_news, render_digest
+from mailbot.outbound.render import new_message_id, render_digest_mail
+from mailbot.pipeline.poll import Mailbot
+from mailbot.rules.reminders import Attendee, due_reminders
 from mailbot.store.bookings import booking_view
 from mailbot.store.digest_query import digest_state, last_run
 from mailbot.store.tables import BookingRow, ReminderSentRow

@@ -12,9 +12,9 @@ from typing import Literal
 
 import jinja2
 
-from mailbot import mime
 from mailbot.domain import BookingStatus, EventInfo, Notice, Outcome, OutgoingMail
-from mailbot.invite import calendar_invite
+from mailbot.outbound import mime
+from mailbot.outbound.invite import calendar_invite
 from mailbot.text import one_line
 
 log = logging.getLogger("mailbot.render")
@@ -111,10 +111,11 @@ def time_range(start: datetime, end: datetime) -> str:
 
 
 def _default_template_dir() -> Path:
-    installed = Path(__file__).parent / "templates"
+    package = Path(__file__).parent.parent  # mailbot/
+    installed = package / "templates"  # where the wheel puts them
     if installed.is_dir():
         return installed
-    return Path(__file__).parent.parent / "templates"
+    return package.parent / "templates"  # a source checkout
 
 
 def _autoescape(name: str | None) -> bool:

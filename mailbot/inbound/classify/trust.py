@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mailbot.classify.authres import MethodResult, parse_authres
 from mailbot.domain import Authenticity, InboundMail
+from mailbot.inbound.classify.authres import MethodResult, parse_authres
 
 # Microsoft 365 writes no authserv-id (its header starts with a result, "spf=pass ..."): such a
 # header is named "microsoft-365", so an administrator whose mail arrives through Microsoft 365

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
-from mailbot.commands import parse_commands
 from mailbot.domain import (
     Attachment,
     Disposition,
@@ -18,13 +17,14 @@ from mailbot.domain import (
     Outcome,
     Request,
 )
-from mailbot.export import attendees, to_csv
-from mailbot.organiser import CommandsResult, carry_out
+from mailbot.inbound.commands import parse_commands
+from mailbot.outbound.export import attendees, to_csv
+from mailbot.rules.organiser import CommandsResult, carry_out
 from mailbot.store.bookings import LedgerEntry, Transaction
 from mailbot.store.tables import BookingRow
 
 if TYPE_CHECKING:  # the pipeline calls in here; importing it at run time would be circular
-    from mailbot.app import Mailbot
+    from mailbot.pipeline.poll import Mailbot
 
 
 def organiser_commands(bot: Mailbot, text: str, now: datetime | None = None) -> CommandsResult:

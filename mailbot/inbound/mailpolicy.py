@@ -4,7 +4,7 @@ The stdlib parses a header again each time it is fetched, and its HeaderRegistry
 new class for every header it parses: most of the cost of reading a message. Here each
 header name's class is made once, each header of a message is parsed once, and short MIME
 headers, which repeat from message to message, once per process. The headers themselves
-are exactly the stdlib's. (Replies are written by mailbot/mime.py.)
+are exactly the stdlib's. (Replies are written by mailbot/outbound/mime.py.)
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from mailbot.classify.calendar import calendar_reply
-from mailbot.classify.forces import force_for_domain
-from mailbot.classify.sender import extract_sender
 from mailbot.domain import Address, Intent, Interpretation, SenderDetails
+from mailbot.inbound.classify.calendar import calendar_reply
+from mailbot.inbound.classify.forces import force_for_domain
+from mailbot.inbound.classify.sender import extract_sender
 
 _NEEDS_LIMIT = 300
 _QUESTION_LIMIT = 500

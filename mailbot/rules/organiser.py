@@ -7,9 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from mailbot.classify.sender import extract_sender
-from mailbot.commands import Command, Parsed, Verb
-from mailbot.decide import new_booking, pass_place, release_place
 from mailbot.domain import (
     ACTIVE_STATUSES,
     Address,
@@ -24,6 +21,9 @@ from mailbot.domain import (
     Snapshot,
     StatusChange,
 )
+from mailbot.inbound.classify.sender import extract_sender
+from mailbot.inbound.commands import Command, Parsed, Verb
+from mailbot.rules.decide import new_booking, pass_place, release_place
 from mailbot.store.bookings import Transaction
 
 _OUTCOME = {

@@ -24,8 +24,8 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
 from typing import Protocol
 
-from mailbot.delivery import DeliverySummary, deliver_pending
 from mailbot.mail.base import MailSink
+from mailbot.pipeline.delivery import DeliverySummary, deliver_pending
 from mailbot.store.outbox import Outbox
 from mailbot.store.store import Store
 

@@ -109,7 +109,7 @@ def _main(
     )
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
     # flufl.bounce logs every detector it tries, and a traceback when one trips over odd
-    # mail; mailbot.classify.bounce already falls back, so only its own word counts.
+    # mail; mailbot.inbound.classify.bounce already falls back, so only its own word counts.
     logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 
@@ -121,7 +121,7 @@ def demo(
     ] = None,
 ) -> None:
     """Process a seeded inbox in a throw-away workspace and show what was decided."""
-    from mailbot.demo import DEMO_CAPACITY, run_demo
+    from mailbot.cli.demo import DEMO_CAPACITY, run_demo
 
     with _exit_codes():
         result = run_demo(workspace)
@@ -137,7 +137,7 @@ def demo(
             relative = reply.path.relative_to(result.workspace)
             replies.add_row(reply.recipient, reply.outcome, reply.subject, str(relative))
         out.print(replies)
-        from mailbot.wiring import open_store
+        from mailbot.runtime.wiring import open_store
 
         store = open_store(result.settings)
         unanswered = Table(title="Recorded but not answered", title_justify="left")
@@ -158,7 +158,7 @@ def demo(
 @app.command()
 def poll(config: ConfigOption = None) -> None:
     """One full cycle: fetch every new message, decide, record, send every pending reply."""
-    from mailbot.wiring import build_mailbot
+    from mailbot.runtime.wiring import build_mailbot
 
     with _exit_codes():
         settings = _settings(config)
@@ -213,9 +213,9 @@ def run(
 ) -> None:
     """The service: poll (IMAP IDLE where the server has it, else every poll_seconds), the
     daily digest, reminders and retention, until SIGINT or SIGTERM; then stop cleanly."""
-    from mailbot.jobs import build_scheduler
-    from mailbot.service import StopSignal, run_service
-    from mailbot.wiring import build_mailbot, open_store
+    from mailbot.runtime.jobs import build_scheduler
+    from mailbot.runtime.service import StopSignal, run_service
+    from mailbot.runtime.wiring import build_mailbot, open_store
 
     logging.getLogger("mailbot").setLevel(min(logging.INFO, logging.getLogger().level))
     with _exit_codes():
@@ -239,8 +239,8 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be sent
 @app.command()
 def digest(config: ConfigOption = None, dry_run: DryRun = False) -> None:
     """Send the organiser's digest now (when there is news, or always if configured)."""
-    from mailbot.tasks import send_digest
-    from mailbot.wiring import build_mailbot
+    from mailbot.pipeline.tasks import send_digest
+    from mailbot.runtime.wiring import build_mailbot
 
     with _exit_codes():
         settings = _settings(config)
@@ -261,8 +261,8 @@ def digest(config: ConfigOption = None, dry_run: DryRun = False) -> None:
 @app.command()
 def reminders(config: ConfigOption = None, dry_run: DryRun = False) -> None:
     """Send every reminder that is due and not yet sent."""
-    from mailbot.tasks import send_reminders
-    from mailbot.wiring import build_mailbot
+    from mailbot.pipeline.tasks import send_reminders
+    from mailbot.runtime.wiring import build_mailbot
 
     with _exit_codes():
         settings = _settings(config)
@@ -284,9 +284,9 @@ def status(config: ConfigOption = None) -> None:
     """When the last poll, digest and delivery ran, and what is waiting."""
     from sqlmodel import Session, select
 
+    from mailbot.runtime.wiring import open_store
     from mailbot.store.outbox import Outbox
     from mailbot.store.tables import JobRunRow
-    from mailbot.wiring import open_store
 
     with _exit_codes():
         settings = _settings(config)
@@ -318,7 +318,7 @@ def status(config: ConfigOption = None) -> None:
 @app.command()
 def check(config: ConfigOption = None) -> None:
     """Validate the configuration, then try the database, the inbox and the way out."""
-    from mailbot.wiring import open_sink, open_source, open_store
+    from mailbot.runtime.wiring import open_sink, open_source, open_store
 
     with _exit_codes():
         settings = _settings(config)
@@ -355,7 +355,7 @@ def _check_database(store: Store) -> str:
 
 
 def _check_token(settings: Settings, token_url: str) -> str:
-    from mailbot.wiring import token_source
+    from mailbot.runtime.wiring import token_source
 
     tokens = token_source(settings)
     assert tokens is not None  # only asked for when OAuth2 is in use
@@ -376,8 +376,8 @@ def forget(
     config: ConfigOption = None,
 ) -> None:
     """Erase one person now: their bookings' names and address, mail bodies and questions."""
-    from mailbot.retention import forget as erase_person
-    from mailbot.wiring import open_store
+    from mailbot.pipeline.retention import forget as erase_person
+    from mailbot.runtime.wiring import open_store
 
     with _exit_codes():
         settings = _settings(config)
@@ -391,8 +391,8 @@ def export_person(
     config: ConfigOption = None,
 ) -> None:
     """Print, as JSON, everything held about one person (a subject access request)."""
-    from mailbot.retention import what_we_hold
-    from mailbot.wiring import open_store
+    from mailbot.pipeline.retention import what_we_hold
+    from mailbot.runtime.wiring import open_store
 
     with _exit_codes():
         settings = _settings(config)
@@ -423,7 +423,7 @@ def bookings(
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
     """List bookings."""
-    from mailbot.wiring import open_store
+    from mailbot.runtime.wiring import open_store
 
     with _exit_codes():
         settings = _settings(config)
@@ -443,8 +443,8 @@ def bookings(
 
 def _organiser_command(config: Path | None, text: str) -> None:
     """One organiser command from the command line: the same rules as by email."""
-    from mailbot.organiser_mail import organiser_commands
-    from mailbot.wiring import build_mailbot
+    from mailbot.pipeline.organiser_mail import organiser_commands
+    from mailbot.runtime.wiring import build_mailbot
 
     with _exit_codes():
         settings = _settings(config)
@@ -513,7 +513,7 @@ def capacity(
 @app.command()
 def history(ref: Ref, config: ConfigOption = None) -> None:
     """Every change to one booking: when, by whom, and why."""
-    from mailbot.wiring import open_store
+    from mailbot.runtime.wiring import open_store
 
     with _exit_codes():
         settings = _settings(config)
@@ -544,9 +544,9 @@ def export(
     config: ConfigOption = None,
 ) -> None:
     """The attendee list as a sign-in sheet (CSV or Excel), ordered by surname."""
-    from mailbot.export import attendees, to_csv, to_xlsx
-    from mailbot.render import long_date
-    from mailbot.wiring import open_store
+    from mailbot.outbound.export import attendees, to_csv, to_xlsx
+    from mailbot.outbound.render import long_date
+    from mailbot.runtime.wiring import open_store
 
     with _exit_codes():
         settings = _settings(config)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from mailbot.app import Mailbot, PipelineSettings
-from mailbot.classify import OwnIdentity
 from mailbot.config import Settings
-from mailbot.courier import ProcessCourier
+from mailbot.inbound.classify import OwnIdentity
 from mailbot.mail.base import MailSink, MailSource, TokenSource
 from mailbot.mail.imap import ImapSource
 from mailbot.mail.maildir import MaildirSink, MaildirSource
 from mailbot.mail.smtp import SmtpSink
-from mailbot.render import Sender, make_environment
+from mailbot.outbound.render import Sender, make_environment
+from mailbot.pipeline.courier import ProcessCourier
+from mailbot.pipeline.poll import Mailbot, PipelineSettings
 from mailbot.store.database import connect, open_engine
 from mailbot.store.store import Store
 
@@ -48,8 +48,8 @@ def token_source(settings: Settings) -> TokenSource | None:
     if o is None:
         return None
     # Only here: its HTTP client adds 40 ms to the start of every command that needs none.
-    from mailbot.oauth import OAuth2Settings
-    from mailbot.oauth import TokenSource as OAuth2TokenSource
+    from mailbot.mail.oauth import OAuth2Settings
+    from mailbot.mail.oauth import TokenSource as OAuth2TokenSource
 
     return OAuth2TokenSource(
         OAuth2Settings(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from mailbot.classify.automated import OwnIdentity, automated_reason
-from mailbot.classify.body import readable_part
-from mailbot.classify.contact import phone_number, unit
-from mailbot.classify.intent import interpret
-from mailbot.classify.sender import extract_sender
-from mailbot.classify.trust import authenticity
 from mailbot.domain import Automated, Classification, InboundMail, Request, Unusable
+from mailbot.inbound.classify.automated import OwnIdentity, automated_reason
+from mailbot.inbound.classify.body import readable_part
+from mailbot.inbound.classify.contact import phone_number, unit
+from mailbot.inbound.classify.intent import interpret
+from mailbot.inbound.classify.sender import extract_sender
+from mailbot.inbound.classify.trust import authenticity
 
 __all__ = ["OwnIdentity", "classify"]
 

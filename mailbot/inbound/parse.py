@@ -12,7 +12,7 @@ from email.message import EmailMessage, Message
 from html.parser import HTMLParser
 
 from mailbot.domain import Address, InboundMail, RawMessage
-from mailbot.mailpolicy import reading_policy
+from mailbot.inbound.mailpolicy import reading_policy
 from mailbot.text import one_line
 
 _MSGID = re.compile(r"<[^<>\s]+>")

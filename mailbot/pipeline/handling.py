@@ -9,10 +9,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from mailbot.classify.body import readable_part
-from mailbot.classify.bounce import Bounce
-from mailbot.commands import looks_like_commands
-from mailbot.decide import decide, domain_is_eligible
 from mailbot.domain import (
     Automated,
     Disposition,
@@ -24,14 +20,18 @@ from mailbot.domain import (
     Request,
     Unusable,
 )
-from mailbot.organiser_mail import answer_organiser
-from mailbot.render import long_date
-from mailbot.route import references_in, route
+from mailbot.inbound.classify.body import readable_part
+from mailbot.inbound.classify.bounce import Bounce
+from mailbot.inbound.commands import looks_like_commands
+from mailbot.inbound.route import references_in, route
+from mailbot.outbound.render import long_date
+from mailbot.pipeline.organiser_mail import answer_organiser
+from mailbot.rules.decide import decide, domain_is_eligible
 from mailbot.store.bookings import WAITLIST_HEAD, LedgerEntry, Transaction
 from mailbot.text import one_line
 
 if TYPE_CHECKING:  # the pipeline calls in here; importing it at run time would be circular
-    from mailbot.app import Mailbot
+    from mailbot.pipeline.poll import Mailbot
 
 log = logging.getLogger("mailbot.poll")
 

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
-from mailbot.app import Mailbot
 from mailbot.errors import ConfigError, OperationalError
+from mailbot.pipeline.poll import Mailbot
 
 log = logging.getLogger("mailbot.service")
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import jinja2
 
 from mailbot.domain import BookingStatus, BookingView, EventInfo
-from mailbot.render import long_date
+from mailbot.outbound.render import long_date
 
 __all__ = [
     "COMMAND_HELP",

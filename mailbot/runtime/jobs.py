@@ -13,9 +13,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from mailbot.config import Settings, load_settings
-from mailbot.retention import erase_ended_events
-from mailbot.tasks import send_digest, send_reminders
-from mailbot.wiring import build_mailbot
+from mailbot.pipeline.retention import erase_ended_events
+from mailbot.pipeline.tasks import send_digest, send_reminders
+from mailbot.runtime.wiring import build_mailbot
 
 log = logging.getLogger("mailbot.jobs")
 
@@ -28,7 +28,7 @@ JOB_STORE_TABLE = "mailbot_scheduled_jobs"
 
 def _claimed(settings: Settings, job: str, spacing: timedelta) -> bool:
     """Whether this instance may run `job` now: one instance per slot, by a database row."""
-    from mailbot.wiring import open_store
+    from mailbot.runtime.wiring import open_store
 
     return open_store(settings).claim_job(job, spacing)
 
@@ -80,15 +80,19 @@ def build_scheduler(settings: Settings) -> BackgroundScheduler:
     specs = (
         (
             "digest",
-            "mailbot.jobs:run_digest",
+            "mailbot.runtime.jobs:run_digest",
             CronTrigger(hour=digest_time.hour, minute=digest_time.minute, timezone=zone),
         ),
         (
             "reminders",
-            "mailbot.jobs:run_reminders",
+            "mailbot.runtime.jobs:run_reminders",
             IntervalTrigger(seconds=int(REMINDER_CHECK.total_seconds()), timezone=zone),
         ),
-        ("retention", "mailbot.jobs:run_retention", CronTrigger(hour=3, minute=15, timezone=zone)),
+        (
+            "retention",
+            "mailbot.runtime.jobs:run_retention",
+            CronTrigger(hour=3, minute=15, timezone=zone),
+        ),
     )
     scheduler.start(paused=True)
     for job_id, func, trigger in specs:

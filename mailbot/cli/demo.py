@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
+from mailbot.cli.demo_mail import AUTHSERV_ID, BOOKING_ADDRESS, demo_inbox
 from mailbot.config import Settings, load_settings
-from mailbot.demo_mail import AUTHSERV_ID, BOOKING_ADDRESS, demo_inbox
-from mailbot.wiring import build_mailbot
+from mailbot.runtime.wiring import build_mailbot
 
 DEMO_CAPACITY = 6
 

@@ -13,12 +13,6 @@ from datetime import UTC, datetime
 import jinja2
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from mailbot.answer import answer, note_bounce
-from mailbot.classify import OwnIdentity, classify
-from mailbot.classify.bounce import Bounce, bounce_report
-from mailbot.courier import Courier
-from mailbot.decide import expire_offer
-from mailbot.delivery import DeliverySummary, deliver_pending
 from mailbot.domain import (
     Automated,
     Disposition,
@@ -30,10 +24,16 @@ from mailbot.domain import (
     RawMessage,
 )
 from mailbot.errors import InboxFilingError, OperationalError
+from mailbot.inbound.classify import OwnIdentity, classify
+from mailbot.inbound.classify.bounce import Bounce, bounce_report
+from mailbot.inbound.parse import parse
 from mailbot.mail.base import MailSink, MailSource
-from mailbot.parse import parse
+from mailbot.outbound.render import ReplyContext, Sender, new_message_id, render_notice
+from mailbot.pipeline.courier import Courier
+from mailbot.pipeline.delivery import DeliverySummary, deliver_pending
+from mailbot.pipeline.handling import answer, note_bounce
 from mailbot.refs import random_ref
-from mailbot.render import ReplyContext, Sender, new_message_id, render_notice
+from mailbot.rules.decide import expire_offer
 from mailbot.store.bookings import LedgerEntry
 from mailbot.store.outbox import Outbox
 from mailbot.store.store import Store
