@@ -1,119 +1,58 @@
-"""`mailbot demo`: a throw-away workspace with a seeded Maildir inbox, processed once."""
+"""`mailbot demo`: what the demo workspace shows a newcomer, table by table."""
 
 from __future__ import annotations
 
-import mailbox
-import tempfile
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Annotated
 
-from mailbot.cli.demo_mail import AUTHSERV_ID, BOOKING_ADDRESS, demo_inbox
-from mailbot.config import Settings, load_settings
-from mailbot.runtime.wiring import build_mailbot
+import typer
+from rich.table import Table
 
-DEMO_CAPACITY = 6
+from mailbot.cli.common import exit_codes, out
+from mailbot.cli.people import bookings_table
 
-_DEMO_CONFIG = f"""\
-# A demo workspace made by `mailbot demo`. Rerun `mailbot poll --config {{config}}` or
-# `mailbot bookings --config {{config}}` to look around.
-
-[organiser]
-name = "Forum Organiser"
-email = "organiser@example.ac.uk"
-
-[mailbox]
-address = "{BOOKING_ADDRESS}"
-maildir = "inbox"
-
-[smtp]
-maildir = "outbox"
-
-[database]
-url = "sqlite:///mailbot.db"
-
-[eligibility]
-domains = ["police.uk"]
-
-[security]
-trusted_authserv_ids = ["{AUTHSERV_ID}"]
-require_authentication = true
-
-[schedule]
-timezone = "Europe/London"
-
-[[events]]
-slug = "cse-forum-preston"
-title = "Working together to enhance police responses to child sexual exploitation"
-# PLACEHOLDER DATE: the published announcement gives none; the demo puts it 15 weeks ahead.
-starts_at = {{day}}T11:00:00
-ends_at = {{day}}T15:45:00
-venue = "University of Central Lancashire, Preston, Lancashire, PR1 2HE"
-capacity = {DEMO_CAPACITY}
-"""
+_UNANSWERED_WHERE = {
+    "set-aside": "moved to Quarantine",
+    "not-answered": "not answered: listed in the digest",
+}
 
 
-@dataclass(frozen=True)
-class WrittenReply:
-    recipient: str
-    outcome: str
-    subject: str
-    path: Path
+def demo(
+    workspace: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the demo workspace (default: a new temporary folder)."),
+    ] = None,
+) -> None:
+    """Process a seeded inbox in a throw-away workspace and show what was decided."""
+    from mailbot.cli.demo_run import DEMO_CAPACITY, run_demo
 
+    with exit_codes():
+        result = run_demo(workspace)
+        out.print(f"[bold]mailbot demo[/bold]: workspace {result.workspace}")
+        out.print(
+            f"Seeded a dozen booking emails for an event with {DEMO_CAPACITY} places; "
+            f"processed the inbox once: {result.summary_line}.\n"
+        )
+        replies = Table(title="Replies written to the outbox Maildir", title_justify="left")
+        for column in ("to", "outcome", "subject", "file"):
+            replies.add_column(column, overflow="fold")
+        for reply in result.replies:
+            relative = reply.path.relative_to(result.workspace)
+            replies.add_row(reply.recipient, reply.outcome, reply.subject, str(relative))
+        out.print(replies)
+        from mailbot.runtime.wiring import open_store
 
-@dataclass(frozen=True)
-class DemoResult:
-    workspace: Path
-    settings: Settings
-    summary_line: str
-    replies: tuple[WrittenReply, ...]
-
-
-def create_workspace(workspace: Path | None, now: datetime) -> Path:
-    """Write the demo config and seed the inbox; returns the config file's path."""
-    root = workspace or Path(tempfile.mkdtemp(prefix="mailbot-demo-"))
-    root.mkdir(parents=True, exist_ok=True)
-    config = root / "config.toml"
-    day = (now + timedelta(weeks=15)).date().isoformat()
-    text = _DEMO_CONFIG.replace("{config}", str(config)).replace("{day}", day)
-    config.write_text(text, encoding="utf-8")
-    inbox = mailbox.Maildir(root / "inbox", create=True)
-    for seeded in demo_inbox(now):
-        key = inbox.add(seeded.data)
-        # Maildir order is delivery order: give each file its message's arrival time.
-        message = inbox.get_message(key)
-        sent = message_from_bytes(seeded.data, policy=policy.default)["Date"].datetime
-        message.set_date(sent.timestamp())
-        inbox[key] = message
-    return config
-
-
-def run_demo(workspace: Path | None = None, now: datetime | None = None) -> DemoResult:
-    moment = now or datetime.now(UTC)
-    # The seeded mail arrived over the last couple of hours.
-    config = create_workspace(workspace, moment - timedelta(hours=2))
-    settings = load_settings(config)
-    with build_mailbot(settings) as bot:
-        summary = bot.poll()
-    replies = tuple(_written_replies(settings.resolve_path("outbox")))
-    return DemoResult(config.parent, settings, summary.line(), replies)
-
-
-def _written_replies(outbox: Path) -> list[WrittenReply]:
-    found: list[tuple[float, WrittenReply]] = []
-    for sub in ("new", "cur"):
-        for path in (outbox / sub).iterdir():
-            message = message_from_bytes(path.read_bytes(), policy=policy.default)
-            found.append(
-                (
-                    path.stat().st_mtime_ns,
-                    WrittenReply(
-                        recipient=str(message["To"]),
-                        outcome=str(message["X-Mailbot-Outcome"]),
-                        subject=str(message["Subject"]),
-                        path=path,
-                    ),
-                )
-            )
-    return [reply for _, reply in sorted(found, key=lambda item: item[0])]
+        store = open_store(result.settings)
+        unanswered = Table(title="Recorded but not answered", title_justify="left")
+        for column in ("from", "what happened", "why"):
+            unanswered.add_column(column, overflow="fold")
+        for row in store.ledger():
+            if row.disposition != "answered":
+                where = _UNANSWERED_WHERE.get(row.disposition, "ignored")
+                unanswered.add_row(row.sender_email or "?", where, row.reason)
+        out.print(unanswered)
+        out.print(bookings_table(store.bookings(), "Bookings"))
+        out.print(
+            f"\nLook around: mailbot bookings --config {result.workspace / 'config.toml'}",
+            markup=False,
+        )

@@ -1,0 +1,57 @@
+"""What every command shares: the two consoles, the --config option, loading the settings,
+and the contract's exit codes for mailbot's errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from mailbot.errors import ConfigError, MailbotError, OperationalError
+
+if TYPE_CHECKING:
+    from mailbot.config import Settings
+
+EXIT_OPERATIONAL = 1
+EXIT_USAGE = 2
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the width
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Configuration file (default: $MAILBOT_CONFIG, else ./config.toml).",
+        show_default=False,
+    ),
+]
+
+Ref = Annotated[str, typer.Argument(help="Booking reference, e.g. K7Q-4MZ.")]
+
+
+@contextmanager
+def exit_codes() -> Iterator[None]:
+    """Turn mailbot's errors into a one-line message and the contract's exit status."""
+    try:
+        yield
+    except ConfigError as exc:
+        err.print(f"mailbot: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    except OperationalError as exc:
+        err.print(f"mailbot: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_OPERATIONAL) from None
+    except MailbotError as exc:
+        err.print(f"mailbot: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_OPERATIONAL) from None
+
+
+def load(config: Path | None) -> Settings:
+    """The validated settings from --config, $MAILBOT_CONFIG or ./config.toml."""
+    from mailbot.config import config_path, load_settings
+
+    return load_settings(config_path(config))

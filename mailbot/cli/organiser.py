@@ -1,0 +1,80 @@
+"""The organiser's commands from the command line, under the same rules as by mail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mailbot.cli.common import (
+    EXIT_USAGE,
+    ConfigOption,
+    Ref,
+    err,
+    exit_codes,
+    load,
+    out,
+)
+
+
+def _organiser_command(config: Path | None, text: str) -> None:
+    """One organiser command from the command line: the same rules as by email."""
+    from mailbot.pipeline.organiser_mail import organiser_commands
+    from mailbot.runtime.wiring import build_mailbot
+
+    with exit_codes():
+        settings = load(config)
+        with build_mailbot(settings) as bot:
+            result = organiser_commands(bot, text)
+            for line in result.summary:
+                (out if result.carried_out else err).print(line, markup=False, highlight=False)
+            if not result.carried_out:
+                raise typer.Exit(EXIT_USAGE)
+            delivery = bot.deliver()
+        out.print(f"attendees told: {delivery.sent} sent", markup=False, highlight=False)
+        if delivery.stopped_by:
+            err.print(f"mailbot: delivery paused, will retry: {delivery.stopped_by}", markup=False)
+
+
+Event = Annotated[str, typer.Argument(help="Event slug, as in config.toml.")]
+
+
+def approve(ref: Ref, config: ConfigOption = None) -> None:
+    """Approve a request held for review: confirmed, or waitlisted when full."""
+    _organiser_command(config, f"APPROVE {ref}")
+
+
+def decline(ref: Ref, config: ConfigOption = None) -> None:
+    """Decline a booking; a place it held passes to the waitlist."""
+    _organiser_command(config, f"DECLINE {ref}")
+
+
+def cancel(ref: Ref, config: ConfigOption = None) -> None:
+    """Cancel a booking; a place it held passes to the waitlist."""
+    _organiser_command(config, f"CANCEL {ref}")
+
+
+def add(
+    email: Annotated[str, typer.Argument(help="The attendee's address.")],
+    name: Annotated[list[str], typer.Argument(help="The attendee's name.")],
+    event: Annotated[str | None, typer.Option(help="Event slug (needed with several).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Book someone yourself (no eligibility check): confirmed, or waitlisted when full."""
+    _organiser_command(config, f"ADD {email} {' '.join(name)} {event or ''}".strip())
+
+
+def move(ref: Ref, event: Event, config: ConfigOption = None) -> None:
+    """Move a booking to another event."""
+    _organiser_command(config, f"MOVE {ref} {event}")
+
+
+def capacity(
+    event: Event,
+    places: Annotated[int, typer.Argument(min=0, help="The new number of places.")],
+    config: ConfigOption = None,
+) -> None:
+    """Set an event's places; an increase passes places to the waitlist (as offers, with
+    waitlist_offer_hours set)."""
+    _organiser_command(config, f"CAPACITY {event} {places}")

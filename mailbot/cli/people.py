@@ -1,0 +1,184 @@
+"""What is held about people: the booking list, one booking's history, the sign-in sheet,
+and a person's data exported or erased on request."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from mailbot.cli.common import (
+    ConfigOption,
+    Ref,
+    exit_codes,
+    load,
+    out,
+)
+from mailbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mailbot.store.tables import BookingRow
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def bookings(
+    config: ConfigOption = None,
+    event: Annotated[str | None, typer.Option(help="Only this event (its slug).")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only this status: confirmed, waitlisted, held, declined, cancelled."),
+    ] = None,
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """List bookings."""
+    from mailbot.runtime.wiring import open_store
+
+    with exit_codes():
+        settings = load(config)
+        if event is not None and event not in {e.slug for e in settings.events}:
+            raise ConfigError(settings.source, "--event", f"no event has the slug {event!r}")
+        rows = open_store(settings).bookings(event, status)
+        if format is Format.json:
+            sys.stdout.write(json.dumps([booking_record(r) for r in rows], indent=2) + "\n")
+        elif format is Format.csv:
+            writer = csv.DictWriter(sys.stdout, fieldnames=list(_FIELDS))
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(booking_record(row))
+        else:
+            out.print(bookings_table(rows, f"Bookings ({len(rows)})"))
+
+
+def history(ref: Ref, config: ConfigOption = None) -> None:
+    """Every change to one booking: when, by whom, and why."""
+    from mailbot.runtime.wiring import open_store
+
+    with exit_codes():
+        settings = load(config)
+        entries = open_store(settings).history(ref.upper())
+        if not entries:
+            raise ConfigError(settings.source, "REF", f"no booking {ref.upper()} has any history")
+        table = Table(title=f"History of {ref.upper()}", title_justify="left")
+        for column in ("when", "who", "what", "why"):
+            table.add_column(column, overflow="fold")
+        zone = settings.zone
+        for entry in entries:
+            when = entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            table.add_row(when, entry.actor, entry.action, entry.detail)
+        out.print(table)
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+def export(
+    output: Annotated[Path, typer.Argument(help="File to write, e.g. attendees.xlsx.")],
+    event: Annotated[str | None, typer.Option(help="Event slug (needed with several).")] = None,
+    format: Annotated[ExportFormat | None, typer.Option("--format")] = None,
+    waitlist: Annotated[bool, typer.Option(help="List the waiting list after.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """The attendee list as a sign-in sheet (CSV or Excel), ordered by surname."""
+    from mailbot.outbound.export import attendees, to_csv, to_xlsx
+    from mailbot.outbound.render import long_date
+    from mailbot.runtime.wiring import open_store
+
+    with exit_codes():
+        settings = load(config)
+        events = {e.slug: e for e in settings.event_infos()}
+        if event is None and len(events) > 1:
+            raise ConfigError(settings.source, "--event", f"say which: {', '.join(events)}")
+        chosen = events.get(event) if event else next(iter(events.values()))
+        if chosen is None:
+            raise ConfigError(settings.source, "--event", f"no event has the slug {event!r}")
+        kind = format or (ExportFormat.xlsx if output.suffix == ".xlsx" else ExportFormat.csv)
+        people = attendees(open_store(settings).bookings(chosen.slug), include_waitlist=waitlist)
+        if kind is ExportFormat.xlsx:
+            data = to_xlsx(people, chosen.title, long_date(chosen.starts_at))
+        else:
+            data = to_csv(people, chosen.title)
+        output.write_bytes(data)
+        out.print(f"{len(people)} attendees written to {output}", markup=False, highlight=False)
+
+
+def forget(
+    email: Annotated[str, typer.Argument(help="The person's address.")],
+    config: ConfigOption = None,
+) -> None:
+    """Erase one person now: their bookings' names and address, mail bodies and questions."""
+    from mailbot.pipeline.retention import forget as erase_person
+    from mailbot.runtime.wiring import open_store
+
+    with exit_codes():
+        settings = load(config)
+        erased = erase_person(open_store(settings), email, datetime.now(UTC))
+        out.print(f"{erased} booking(s) of {email} erased", markup=False, highlight=False)
+
+
+def export_person(
+    email: Annotated[str, typer.Argument(help="The person's address.")],
+    config: ConfigOption = None,
+) -> None:
+    """Print, as JSON, everything held about one person (a subject access request)."""
+    from mailbot.pipeline.retention import what_we_hold
+    from mailbot.runtime.wiring import open_store
+
+    with exit_codes():
+        settings = load(config)
+        held = what_we_hold(open_store(settings), email)
+        record = {
+            "email": email.lower(),
+            "bookings": [
+                {**booking_record(b), "needs": b.needs, "undeliverable": b.undeliverable}
+                for b in held.bookings
+            ],
+            "questions": [
+                {"asked_at": q.asked_at.isoformat(), "text": q.text} for q in held.questions
+            ],
+            "messages_received_from": held.mails_received,
+            "messages_sent_to": held.mails_sent,
+        }
+        sys.stdout.write(json.dumps(record, indent=2) + "\n")
+
+
+_FIELDS: dict[str, Callable[[BookingRow], object]] = {
+    "ref": lambda r: r.ref,
+    "event": lambda r: r.event_slug,
+    "status": lambda r: r.status,
+    "email": lambda r: r.email,
+    "name": lambda r: r.name,
+    "rank": lambda r: r.rank,
+    "force": lambda r: r.force,
+    "unit": lambda r: r.unit,
+    "created_at": lambda r: r.created_at.isoformat(),
+}
+
+
+def booking_record(row: BookingRow) -> dict[str, object]:
+    return {name: get(row) for name, get in _FIELDS.items()}
+
+
+def bookings_table(rows: list[BookingRow], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("ref", "status", "name", "rank", "force", "email"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row.ref, row.status, row.name or "", row.rank or "", row.force or "", row.email
+        )
+    return table

@@ -1,0 +1,145 @@
+"""The service and its steps, each also run by hand: poll once, run the service, send the
+digest, send the reminders."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mailbot.cli.common import (
+    ConfigOption,
+    err,
+    exit_codes,
+    load,
+    out,
+)
+from mailbot.errors import OperationalError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+
+def poll(config: ConfigOption = None) -> None:
+    """One full cycle: fetch every new message, decide, record, send every pending reply."""
+    from mailbot.runtime.wiring import build_mailbot
+
+    with exit_codes():
+        settings = load(config)
+        with build_mailbot(settings, send_alongside=True) as bot:
+            if out.is_terminal:
+                from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+                # Redrawn from this thread, not rich's own: no other thread may be at work
+                # when the delivery process is forked (see build_mailbot).
+                with Progress(
+                    SpinnerColumn(),
+                    TextColumn("{task.description}"),
+                    TextColumn("{task.completed} messages"),
+                    TimeElapsedColumn(),
+                    console=out,
+                    transient=True,
+                    auto_refresh=False,
+                ) as progress:
+                    task = progress.add_task("handling the inbox", total=None)
+                    summary = bot.poll(on_message=_advancing(progress, task))
+            else:
+                summary = bot.poll()
+        out.print(summary.line(), markup=False, highlight=False)
+        if summary.delivery.stopped_by:
+            err.print(
+                f"mailbot: delivery paused, will retry: {summary.delivery.stopped_by}",
+                markup=False,
+            )
+        if summary.filing_problem:
+            # Every reply went out; the administrator still has a folder or quota to mend.
+            raise OperationalError(summary.filing_problem)
+
+
+def _advancing(progress: Progress, task: TaskID) -> Callable[[str], None]:
+    """Count a handled message, redrawing the progress line at most ten times a second."""
+    last_drawn = 0.0
+
+    def advance(_result: str) -> None:
+        nonlocal last_drawn
+        progress.advance(task)
+        if time.monotonic() - last_drawn >= 0.1:
+            progress.refresh()
+            last_drawn = time.monotonic()
+
+    return advance
+
+
+def run(
+    config: ConfigOption = None,
+    no_schedule: Annotated[
+        bool, typer.Option("--no-schedule", help="Poll only: no digest, reminders or retention.")
+    ] = False,
+) -> None:
+    """The service: poll (IMAP IDLE where the server has it, else every poll_seconds), the
+    daily digest, reminders and retention, until SIGINT or SIGTERM; then stop cleanly."""
+    from mailbot.runtime.jobs import build_scheduler
+    from mailbot.runtime.service import StopSignal, run_service
+    from mailbot.runtime.wiring import build_mailbot, open_store
+
+    logging.getLogger("mailbot").setLevel(min(logging.INFO, logging.getLogger().level))
+    with exit_codes():
+        settings = load(config)
+        open_store(settings)  # migrations run on start, before anything else touches the data
+        stop = StopSignal()
+        stop.install()
+        scheduler = None if no_schedule else build_scheduler(settings)
+        if scheduler is not None:
+            scheduler.resume()
+        try:
+            run_service(lambda: build_mailbot(settings), settings.schedule.poll_seconds, stop)
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)  # a job in hand finishes first
+
+
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; send nothing.")]
+
+
+def digest(config: ConfigOption = None, dry_run: DryRun = False) -> None:
+    """Send the organiser's digest now (when there is news, or always if configured)."""
+    from mailbot.pipeline.tasks import send_digest
+    from mailbot.runtime.wiring import build_mailbot
+
+    with exit_codes():
+        settings = load(config)
+        with build_mailbot(settings) as bot:
+            result = send_digest(
+                bot,
+                settings.organiser.email,
+                always=settings.schedule.digest_always,
+                dry_run=dry_run,
+            )
+        if dry_run:
+            out.print(f"Subject: {result.subject}\n", markup=False, highlight=False)
+            out.print(result.text, markup=False, highlight=False)
+        else:
+            out.print(f"digest {result.reason}: {result.subject}", markup=False, highlight=False)
+
+
+def reminders(config: ConfigOption = None, dry_run: DryRun = False) -> None:
+    """Send every reminder that is due and not yet sent."""
+    from mailbot.pipeline.tasks import send_reminders
+    from mailbot.runtime.wiring import build_mailbot
+
+    with exit_codes():
+        settings = load(config)
+        with build_mailbot(settings) as bot:
+            plans = send_reminders(bot, tuple(settings.schedule.reminders), dry_run=dry_run)
+        verb = "would send" if dry_run else "sent"
+        for plan in plans:
+            skipped = f" (instead of {', '.join(plan.skipped)})" if plan.skipped else ""
+            out.print(
+                f"{verb} the {plan.offset} reminder to {plan.email} ({plan.ref}){skipped}",
+                markup=False,
+                highlight=False,
+            )
+        out.print(f"{len(plans)} reminder(s) {verb}", markup=False, highlight=False)
