@@ -20,13 +20,12 @@ from mailbot.cli.common import (
 
 def _organiser_command(config: Path | None, text: str) -> None:
     """One organiser command from the command line: the same rules as by email."""
-    from mailbot.pipeline.organiser_mail import organiser_commands
     from mailbot.runtime.wiring import build_mailbot
 
     with exit_codes():
         settings = load(config)
         with build_mailbot(settings) as bot:
-            result = organiser_commands(bot, text)
+            result = bot.organiser_commands(text)
             for line in result.summary:
                 (out if result.carried_out else err).print(line, markup=False, highlight=False)
             if not result.carried_out:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from mailbot.domain import (
     Automated,
@@ -25,19 +24,17 @@ from mailbot.inbound.classify.bounce import Bounce
 from mailbot.inbound.commands import looks_like_commands
 from mailbot.inbound.route import references_in, route
 from mailbot.outbound.render import long_date
+from mailbot.pipeline.context import Handling
 from mailbot.pipeline.organiser_mail import answer_organiser
 from mailbot.rules.decide import decide, domain_is_eligible
 from mailbot.store.bookings import WAITLIST_HEAD, LedgerEntry, Transaction
 from mailbot.text import one_line
 
-if TYPE_CHECKING:  # the pipeline calls in here; importing it at run time would be circular
-    from mailbot.pipeline.poll import Mailbot
-
 log = logging.getLogger("mailbot.poll")
 
 
 def answer(
-    bot: Mailbot,
+    ctx: Handling,
     tx: Transaction,
     mail: InboundMail,
     classification: Request | Automated | Unusable,
@@ -47,49 +44,49 @@ def answer(
     and whether the message is to be set aside rather than filed as handled."""
     if isinstance(classification, Unusable):
         reason = classification.reason
-        return _record_unanswered(bot, tx, mail, Disposition.SET_ASIDE, reason, now=now), True
+        return _record_unanswered(ctx, tx, mail, Disposition.SET_ASIDE, reason, now=now), True
     if isinstance(classification, Automated):
         reason = classification.reason
-        return _record_unanswered(bot, tx, mail, Disposition.IGNORED, reason, now=now), False
+        return _record_unanswered(ctx, tx, mail, Disposition.IGNORED, reason, now=now), False
     request = classification
-    if request.sender.email == bot.settings.policy.organiser_email.lower():
+    if request.sender.email == ctx.policy.organiser_email.lower():
         # The organiser's mail is never a booking request: commands, or thanks, or help.
         if request.intent is Intent.ACKNOWLEDGE:
             reason = "the organiser's acknowledgement"
-            return _record_unanswered(bot, tx, mail, Disposition.IGNORED, reason, now=now), False
+            return _record_unanswered(ctx, tx, mail, Disposition.IGNORED, reason, now=now), False
         commands_text = readable_part(mail.text)
         if not looks_like_commands(commands_text):
             commands_text = ""  # answered with "no command found" and the list of commands
-        return answer_organiser(bot, tx, mail, request, text=commands_text, now=now), False
+        return answer_organiser(ctx, tx, mail, request, text=commands_text, now=now), False
     if request.intent is Intent.ACKNOWLEDGE and tx.has_open_offer(request.sender.email, now):
         request = replace(request, intent=Intent.BOOK)  # "Yes, thanks!" takes the place
     if request.intent is Intent.ACKNOWLEDGE:
         reason = "nothing to answer (thanks or a calendar acceptance)"
-        return _record_unanswered(bot, tx, mail, Disposition.IGNORED, reason, now=now), False
-    outside = _outside_and_not_booking(bot, request, mail.subject)
+        return _record_unanswered(ctx, tx, mail, Disposition.IGNORED, reason, now=now), False
+    outside = _outside_and_not_booking(ctx, request, mail.subject)
     if outside is not None:
-        return _record_unanswered(bot, tx, mail, Disposition.NOT_ANSWERED, outside, now=now), False
-    limit = bot.settings.replies_per_day
+        return _record_unanswered(ctx, tx, mail, Disposition.NOT_ANSWERED, outside, now=now), False
+    limit = ctx.replies_per_day
     if tx.replies_since(request.sender.email, now - timedelta(days=1)) >= limit:
         # A responder that sets none of the automated-mail headers would otherwise loop.
         reason = f"reply limit reached ({limit} a day to {request.sender.email})"
         log.warning("%s: %s", mail.source_key, reason)
-        return _record_unanswered(bot, tx, mail, Disposition.IGNORED, reason, now=now), False
+        return _record_unanswered(ctx, tx, mail, Disposition.IGNORED, reason, now=now), False
     thread = tuple(filter(None, (mail.in_reply_to, *mail.references)))
     asked = tx.our_outcomes(thread)
     if any(outcome == Outcome.DETAILS_NEEDED.value for outcome, _ in asked.values()):
         request = replace(request, details_already_asked=True)
 
-    event = _route(bot, tx, mail, asked)
+    event = _route(ctx, tx, mail, asked)
     if event is None:
-        return _ask_which_event(bot, tx, mail, request, now), False
+        return _ask_which_event(ctx, tx, mail, request, now), False
     colleagues = [c.email for c in request.colleagues]
     # Only a cancellation frees a place to pass down the waitlist.
     head = WAITLIST_HEAD if request.intent is Intent.CANCEL else 0
     snapshot = tx.snapshot(event, request.sender.email, colleagues, waitlist_head=head)
-    refs = [tx.unused_ref(bot.make_ref) for _ in range(1 + len(colleagues))]
-    decision = decide(request, snapshot, bot.settings.policy, now, refs)
-    mails = bot.render(decision.notices, mail, now, default_event=snapshot.event)
+    refs = [tx.unused_ref(ctx.make_ref) for _ in range(1 + len(colleagues))]
+    decision = decide(request, snapshot, ctx.policy, now, refs)
+    mails = ctx.writer.write(decision.notices, mail, now, default_event=snapshot.event)
     first = decision.notices[0].booking if decision.notices else None
     entry = LedgerEntry(
         mail.source_key,
@@ -104,7 +101,7 @@ def answer(
         entry,
         decision,
         mails,
-        sender_address=bot.from_address,
+        sender_address=ctx.from_address,
         now=now,
         event_slug=event.slug,
         sender_name=request.sender.name,
@@ -112,7 +109,7 @@ def answer(
     return entry, False
 
 
-def _outside_and_not_booking(bot: Mailbot, request: Request, subject: str) -> str | None:
+def _outside_and_not_booking(ctx: Handling, request: Request, subject: str) -> str | None:
     """Why mail from outside the eligible domains goes unanswered, or None if it is answered.
 
     Outsiders get a refusal only when they recognisably ask about a place (or write back
@@ -120,7 +117,7 @@ def _outside_and_not_booking(bot: Mailbot, request: Request, subject: str) -> st
     headers (an SMS gateway's notice, a provider's report): a reply would be backscatter,
     so the organiser sees it in the digest instead.
     """
-    policy = bot.settings.policy
+    policy = ctx.policy
     if domain_is_eligible(request.sender.email.rpartition("@")[2], policy.eligible_domains):
         return None
     if request.intent in (Intent.CANCEL, Intent.AMEND):
@@ -132,7 +129,7 @@ def _outside_and_not_booking(bot: Mailbot, request: Request, subject: str) -> st
 
 
 def _route(
-    bot: Mailbot, tx: Transaction, mail: InboundMail, thread: dict[str, tuple[str, str | None]]
+    ctx: Handling, tx: Transaction, mail: InboundMail, thread: dict[str, tuple[str, str | None]]
 ) -> EventInfo | None:
     thread_refs = [ref for _outcome, ref in thread.values() if ref]
     thread_event = None
@@ -148,22 +145,22 @@ def _route(
             ref_events[ref] = booking.event_slug
     return route(
         mail,
-        bot.settings.events,
-        booking_address=bot.from_address,
+        ctx.events,
+        booking_address=ctx.from_address,
         thread_event=thread_event,
         ref_events=ref_events,
     )
 
 
 def _ask_which_event(
-    bot: Mailbot, tx: Transaction, mail: InboundMail, request: Request, now: datetime
+    ctx: Handling, tx: Transaction, mail: InboundMail, request: Request, now: datetime
 ) -> LedgerEntry:
     """Several events and nothing says which: one question back, nothing booked."""
-    local, _, domain = bot.from_address.partition("@")
+    local, _, domain = ctx.from_address.partition("@")
     choices = tuple(
         f"{event.title} ({long_date(event.starts_at)}): write to {local}+{event.slug}@{domain}"
         f" or put {event.slug} in the subject"
-        for event in bot.settings.events
+        for event in ctx.events
     )
     notice = Notice(
         Outcome.INFO,
@@ -172,7 +169,7 @@ def _ask_which_event(
         recipient=request.sender.email,
         summary=choices,
     )
-    mails = bot.render((notice,), mail, now, default_event=bot.settings.events[0])
+    mails = ctx.writer.write((notice,), mail, now, default_event=ctx.events[0])
     entry = LedgerEntry(
         mail.source_key,
         mail.message_id,
@@ -181,12 +178,12 @@ def _ask_which_event(
         "asked which event: the mail names none of them",
         outcome=Outcome.INFO.value,
     )
-    tx.apply(entry, None, mails, sender_address=bot.from_address, now=now)
+    tx.apply(entry, None, mails, sender_address=ctx.from_address, now=now)
     return entry
 
 
 def _record_unanswered(
-    bot: Mailbot,
+    ctx: Handling,
     tx: Transaction,
     mail: InboundMail,
     disposition: Disposition,
@@ -196,7 +193,7 @@ def _record_unanswered(
 ) -> LedgerEntry:
     sender_email = mail.sender.email if mail.sender else None
     entry = LedgerEntry(mail.source_key, mail.message_id, sender_email, disposition, reason)
-    tx.apply(entry, None, (), sender_address=bot.from_address, now=now)
+    tx.apply(entry, None, (), sender_address=ctx.from_address, now=now)
     return entry
 
 

@@ -4,7 +4,6 @@ under the pipeline's transaction, the attendees told by mail, the organiser answ
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
@@ -19,28 +18,26 @@ from mailbot.domain import (
 )
 from mailbot.inbound.commands import parse_commands
 from mailbot.outbound.export import attendees, to_csv
+from mailbot.pipeline.context import Handling
 from mailbot.rules.organiser import CommandsResult, carry_out
 from mailbot.store.bookings import LedgerEntry, Transaction
+from mailbot.store.store import Store
 from mailbot.store.tables import BookingRow
 
-if TYPE_CHECKING:  # the pipeline calls in here; importing it at run time would be circular
-    from mailbot.pipeline.poll import Mailbot
 
-
-def organiser_commands(bot: Mailbot, text: str, now: datetime | None = None) -> CommandsResult:
+def organiser_commands(store: Store, ctx: Handling, text: str, now: datetime) -> CommandsResult:
     """Commands from the command line: the same rules as by mail; the attendees are told by
     mail, the organiser by the returned summary."""
-    moment = now or bot.clock()
-    with bot.store.transaction() as tx:
-        result = _carry_out(bot, tx, text, moment)
-        first_event = bot.settings.events[0]
-        mails = bot.render(result.notices, None, moment, default_event=first_event)
-        tx.queue(mails, sender_address=bot.from_address, now=moment)
+    with store.transaction() as tx:
+        result = _carry_out(ctx, tx, text, now)
+        first_event = ctx.events[0]
+        mails = ctx.writer.write(result.notices, None, now, default_event=first_event)
+        tx.queue(mails, sender_address=ctx.from_address, now=now)
     return result
 
 
 def answer_organiser(
-    bot: Mailbot,
+    ctx: Handling,
     tx: Transaction,
     mail: InboundMail,
     request: Request,
@@ -49,13 +46,13 @@ def answer_organiser(
     now: datetime,
 ) -> LedgerEntry:
     """Commands by mail, carried out only when the organiser's address is authenticated."""
-    trusted = request.authenticity.verified or not bot.settings.policy.require_authentication
+    trusted = request.authenticity.verified or not ctx.policy.require_authentication
     if not trusted:
         summary = request.authenticity.summary
         why = f"nothing done: this mail could not be authenticated ({summary})"
         result = CommandsResult(False, (why,), (), (), ())
     else:
-        result = _carry_out(bot, tx, text, now)
+        result = _carry_out(ctx, tx, text, now)
     reply = Notice(
         Outcome.INFO,
         None,
@@ -64,7 +61,7 @@ def answer_organiser(
         summary=result.summary,
         attachments=result.attachments,
     )
-    mails = bot.render((reply, *result.notices), mail, now, default_event=bot.settings.events[0])
+    mails = ctx.writer.write((reply, *result.notices), mail, now, default_event=ctx.events[0])
     entry = LedgerEntry(
         mail.source_key,
         mail.message_id,
@@ -74,19 +71,19 @@ def answer_organiser(
         + "; ".join(result.summary),
         outcome=Outcome.INFO.value,
     )
-    tx.apply(entry, None, mails, sender_address=bot.from_address, now=now)
+    tx.apply(entry, None, mails, sender_address=ctx.from_address, now=now)
     return entry
 
 
-def _carry_out(bot: Mailbot, tx: Transaction, text: str, now: datetime) -> CommandsResult:
+def _carry_out(ctx: Handling, tx: Transaction, text: str, now: datetime) -> CommandsResult:
     return carry_out(
         tx,
         parse_commands(text),
-        bot.settings.events,
-        make_ref=bot.make_ref,
+        ctx.events,
+        make_ref=ctx.make_ref,
         attendee_list=lambda event: _attendee_list(tx, event),
-        actor=bot.settings.policy.organiser_email,
-        policy=bot.settings.policy,
+        actor=ctx.policy.organiser_email,
+        policy=ctx.policy,
         now=now,
     )
 

@@ -17,9 +17,6 @@ from mailbot.domain import (
     Automated,
     Disposition,
     EventInfo,
-    InboundMail,
-    Notice,
-    OutgoingMail,
     Policy,
     RawMessage,
 )
@@ -28,12 +25,16 @@ from mailbot.inbound.classify import OwnIdentity, classify
 from mailbot.inbound.classify.bounce import Bounce, bounce_report
 from mailbot.inbound.parse import parse
 from mailbot.mail.base import MailSink, MailSource
-from mailbot.outbound.render import ReplyContext, Sender, new_message_id, render_notice
+from mailbot.outbound.render import Sender
+from mailbot.outbound.replies import ReplyWriter
+from mailbot.pipeline.context import Handling
 from mailbot.pipeline.courier import Courier
 from mailbot.pipeline.delivery import DeliverySummary, deliver_pending
 from mailbot.pipeline.handling import answer, note_bounce
+from mailbot.pipeline.organiser_mail import organiser_commands
 from mailbot.refs import random_ref
 from mailbot.rules.decide import expire_offer
+from mailbot.rules.organiser import CommandsResult
 from mailbot.store.bookings import LedgerEntry
 from mailbot.store.outbox import Outbox
 from mailbot.store.store import Store
@@ -230,6 +231,7 @@ class Mailbot:
         now = self.clock()
         lapsed: Counter[str] = Counter()
         by_slug = {event.slug: event for event in self.settings.events}
+        writer = self.writer()
         with self.store.transaction() as tx:
             for booking in tx.lapsed_offers(now):
                 event = by_slug.get(booking.event_slug)
@@ -238,7 +240,7 @@ class Mailbot:
                 snapshot = tx.snapshot(event, booking.email)
                 decision = expire_offer(booking, snapshot, self.settings.policy, now)
                 tx.apply_decision(decision, actor="system", now=now)
-                mails = self.render(decision.notices, None, now, default_event=event)
+                mails = writer.write(decision.notices, None, now, default_event=event)
                 tx.queue(mails, sender_address=self.from_address, now=now)
                 lapsed["offer lapsed"] += 1
                 log.info("offer to %s lapsed", booking.ref)
@@ -323,7 +325,7 @@ class Mailbot:
             else:
                 if bounce is not None:
                     note_bounce(tx, bounce, now)
-                entry, set_aside = answer(self, tx, mail, classification, now)
+                entry, set_aside = answer(self.handling(), tx, mail, classification, now)
                 result = entry.outcome or _UNANSWERED_RESULTS[entry.disposition]
                 log.info(
                     "%s: %s%s (%s)",
@@ -338,41 +340,31 @@ class Mailbot:
             self.source.mark_handled(raw.source_key)
         return result
 
-    def render(
-        self,
-        notices: tuple[Notice, ...],
-        mail: InboundMail | None,
-        now: datetime,
-        *,
-        default_event: EventInfo,
-    ) -> list[OutgoingMail]:
-        """Each notice as a mail about its own booking's event; replies thread with `mail`."""
-        by_slug = {event.slug: event for event in self.settings.events}
-        reply = (
-            None
-            if mail is None
-            else ReplyContext(
-                message_id=mail.message_id, references=mail.references, subject=mail.subject
-            )
+    def writer(self) -> ReplyWriter:
+        """How mail is written now (the clock, templates and tokens as they are set)."""
+        settings = self.settings
+        return ReplyWriter(
+            templates=self.templates,
+            sender=settings.sender,
+            events=settings.events,
+            message_id_domain=settings.own.message_id_domain,
+            make_token=self.make_token,
         )
-        return [
-            render_notice(
-                self.templates,
-                notice,
-                by_slug.get(notice.booking.event_slug, default_event)
-                if notice.booking
-                else default_event,
-                self.settings.sender,
-                reply if notice.in_reply else None,
-                message_id=new_message_id(self.settings.own.message_id_domain, self.make_token()),
-                now=now,
-            )
-            for notice in notices
-        ]
 
-    def render_notices(self, notices: tuple[Notice, ...], event: EventInfo) -> list[OutgoingMail]:
-        """Mail that answers nothing (reminders, offers): rendered now, to be queued."""
-        return self.render(notices, None, self.clock(), default_event=event)
+    def handling(self) -> Handling:
+        """What a handler gets: the rules it decides by and the means to write; not this."""
+        settings = self.settings
+        return Handling(
+            events=settings.events,
+            policy=settings.policy,
+            replies_per_day=settings.replies_per_day,
+            make_ref=self.make_ref,
+            writer=self.writer(),
+        )
+
+    def organiser_commands(self, text: str) -> CommandsResult:
+        """The organiser's commands from the command line, under the rules mail follows."""
+        return organiser_commands(self.store, self.handling(), text, self.clock())
 
 
 _QUIET_RECORD = 60

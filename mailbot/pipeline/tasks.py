@@ -96,7 +96,7 @@ def send_reminders(
                 notice = Notice(
                     Outcome.REMINDER, booking_view(row), in_reply=False, template="reminder"
                 )
-                mails = bot.render_notices((notice,), event)
+                mails = bot.writer().write((notice,), None, started, default_event=event)
                 tx.queue(mails, sender_address=bot.settings.sender.booking_address, now=started)
                 tx.session.add(
                     ReminderSentRow(
