@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
+import platform
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,7 +38,7 @@ class Claimed:
 
 
 def process_identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{platform.node()}:{os.getpid()}"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -90,7 +90,7 @@ class Outbox:
         A claim by a dead process on this host is re-queued at once; any claim older
         than the lease is re-queued wherever it was made.
         """
-        host = socket.gethostname()
+        host = platform.node()
         with self.store.writing() as connection:
             abandoned = [
                 {"claim_id": row.id, "claimant": row.claimed_by, "now": now}
