@@ -6,11 +6,14 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from tests.harness import Workspace, compose
 from tests.processes import run_mailbot as run
 from tests.realmail import officer_request
+
+pytestmark = pytest.mark.integration  # every test runs mailbot as a process
 
 
 def booked(tmp_path: Path) -> tuple[Workspace, dict[str, str]]:

@@ -167,6 +167,7 @@ def test_missing_password_env_names_the_variable(
     assert "MAILBOT_IMAP_PASSWORD is not set" in raised.value.problem
 
 
+@pytest.mark.integration  # runs mailbot as a process
 def test_cli_exits_2_with_one_line_naming_file_key_problem(tmp_path: Path) -> None:
     path = _variant(tmp_path, "capacity = 60", 'capacity = "lots"')
     result = subprocess.run(
