@@ -19,7 +19,8 @@ from mailbot.domain import (
     Snapshot,
     StatusChange,
 )
-from mailbot.rules.decide import decide, domain_is_eligible
+from mailbot.rules.booking import domain_is_eligible
+from mailbot.rules.decide import decide
 from tests.values import FORUM
 
 EVENT = replace(FORUM, capacity=3)

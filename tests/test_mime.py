@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailbot.outbound import mime
-from mailbot.outbound.mime import Attachment, HeaderValue, Mailbox, TextPart, write_message
+from mailbot.outbound.mime import Attachment, TextPart, write_message
+from mailbot.outbound.mime_headers import HeaderValue, Mailbox
 from mailbot.text import one_line
 
 FROM = Mailbox("bookings@example.ac.uk", "CSE Forum bookings")

@@ -17,22 +17,18 @@ from mailbot.errors import InboxFilingError, OperationalError
 from mailbot.mail.base import TokenSource
 from mailbot.mail.imap_layout import (
     FolderLayout,
-    is_gone,
     layout_from_list,
     layout_from_namespace,
     take_announcements,
 )
 from mailbot.mail.imap_login import logged_in, shutdown_quietly
+from mailbot.mail.imap_messages import fetch_bodies, move_messages, search_new
 from mailbot.mail.imap_wait import idle_until, noop_until
 
 log = logging.getLogger("mailbot.imap")
 
 _BODY = b"BODY[]"
-# A message someone flagged \Deleted is on its way out: never handled, never moved.
-_UNDELETED = "UNDELETED"
 _MOVE_BATCH = 50
-# How often a command is tried again after another instance expunged some of its messages.
-_GONE_RETRIES = 10
 # Everything imapclient, imaplib and the socket layer raise when a server misbehaves, refuses
 # us or goes away (ssl.SSLError and socket.timeout are OSErrors; imapclient's errors are
 # imaplib's). EOFError covers a connection closed in the middle of a reply.
@@ -120,7 +116,7 @@ class ImapSource:
             if was_open:
                 self._refresh(client)
             self._announced = False
-            uids = self._search_new(client)
+            uids = search_new(client, self._last_uid)
             uidvalidity = self._uidvalidity
         if uids:
             log.debug("%d new message(s) in %s", len(uids), self.folder)
@@ -131,7 +127,7 @@ class ImapSource:
                     raise OperationalError(
                         f"IMAP {self.host}:{self.port}: connection was reset during a fetch"
                     )
-                bodies = self._fetch_bodies(self._client, batch)
+                bodies = fetch_bodies(self._client, batch, self.folder)
             if start:
                 self.flush()
             for uid in batch:
@@ -171,7 +167,14 @@ class ImapSource:
                     return
                 for destination in list(pending):
                     try:
-                        self._move(client, pending[destination], destination)
+                        move_messages(
+                            client,
+                            pending[destination],
+                            self._layout.path(destination),
+                            folder=self.folder,
+                            known_folders=self._known_folders,
+                            supports=self._server_supports,
+                        )
                     except imaplib.IMAP4.abort:
                         raise
                     except imaplib.IMAP4.error as exc:
@@ -340,14 +343,6 @@ class ImapSource:
             log.info("server reported a change to %s; selecting it again", self.folder)
             self._select(client)
 
-    def _search_new(self, client: Any) -> list[int]:
-        if self._last_uid is None:
-            return sorted(int(uid) for uid in client.search([_UNDELETED]))
-        first = self._last_uid + 1
-        # `UID n:*` also matches the highest existing UID when it is below n.
-        found = client.search(["UID", f"{first}:*", _UNDELETED])
-        return sorted(uid for uid in (int(u) for u in found) if uid >= first)
-
     # -- moving ------------------------------------------------------------------------------
 
     def _queue_move(self, source_key: str, destination: str) -> None:
@@ -361,85 +356,6 @@ class ImapSource:
         self._pending_moves.setdefault(destination, []).append(uid)
         if sum(len(uids) for uids in self._pending_moves.values()) >= _MOVE_BATCH:
             self.flush()
-
-    def _move(self, client: Any, uids: list[int], destination: str) -> None:
-        """Move those of `uids` still here. Another instance may move some of them first
-        (several instances on one inbox are normal): each time the server says so, look
-        again and move the rest. Every such answer means fewer are left, so this ends."""
-        wanted = ",".join(str(uid) for uid in sorted(set(uids)))
-        path = self._layout.path(destination)
-        for attempt in range(_GONE_RETRIES):
-            if attempt:
-                client.noop()  # hear the expunges, so the search below no longer finds them
-            present = self._still_here(client, wanted)
-            if not present:
-                log.debug("none of %d message(s) is still in %s", len(uids), self.folder)
-                return
-            self._ensure_folder(client, path)
-            try:
-                if self._server_supports("MOVE"):
-                    client.move(present, path)
-                else:
-                    # COPY is all or nothing (RFC 3501), so a refused one can be tried again.
-                    client.copy(present, path)
-                    self._remove_copied(client, present)
-            except imaplib.IMAP4.error as exc:
-                if not is_gone(exc):
-                    raise
-                log.info("%s: another client moved some of these messages", self.folder)
-                continue
-            log.debug("moved %d message(s) to %s", len(present), path)
-            return
-        log.info("%s: messages moved by another client are left to it", self.folder)
-
-    def _fetch_bodies(self, client: Any, uids: list[int]) -> dict[int, Any]:
-        """The bodies of those of `uids` still here; another instance may be moving them."""
-        for _attempt in range(_GONE_RETRIES):
-            try:
-                return dict(client.fetch(uids, ["BODY.PEEK[]"]))
-            except imaplib.IMAP4.error as exc:
-                if not is_gone(exc):
-                    raise
-            client.noop()  # hear the expunges, so the search below no longer finds them
-            uids = self._still_here(client, ",".join(str(uid) for uid in uids))
-            if not uids:
-                break
-        log.info("%s: messages moved by another client are left to it", self.folder)
-        return {}
-
-    def _still_here(self, client: Any, wanted: str) -> list[int]:
-        """Which of the UIDs are still in the folder and not flagged \\Deleted by anyone."""
-        return sorted(int(uid) for uid in client.search(["UID", wanted, _UNDELETED]))
-
-    def _remove_copied(self, client: Any, uids: list[int]) -> None:
-        try:
-            client.add_flags(uids, [b"\\Deleted"], silent=True)
-            if self._server_supports("UIDPLUS"):
-                client.uid_expunge(uids)
-            else:
-                # A plain EXPUNGE would also destroy messages that other clients flagged.
-                # Ours stay flagged, and every search here passes over flagged mail.
-                log.debug("no UIDPLUS: %d handled message(s) left flagged \\Deleted", len(uids))
-        except imaplib.IMAP4.error as exc:
-            if not is_gone(exc):
-                raise
-            # Copied already: what another client removed meanwhile needs nothing more.
-            log.debug(
-                "%s: some copied messages were already removed by another client", self.folder
-            )
-
-    def _ensure_folder(self, client: Any, name: str) -> None:
-        if name in self._known_folders:
-            return
-        if not client.folder_exists(name):
-            log.info("creating folder %s", name)
-            try:
-                client.create_folder(name)
-            except imaplib.IMAP4.error:
-                # Another client may have created it in the meantime; that is fine.
-                if not client.folder_exists(name):
-                    raise
-        self._known_folders.add(name)
 
 
 def _layout_of(client: Any) -> FolderLayout:

@@ -1,3 +1,3 @@
 """The booking rules: what a request, a cancellation, an organiser's command or the passing
-of time does to the bookings (decide, organiser, reminders). Pure functions of values in,
-decisions out; `now` is always an argument."""
+of time does to the bookings (decide, booking, waitlist, organiser, reminders). Pure
+functions of values in, decisions out; `now` is always an argument."""
