@@ -57,6 +57,19 @@ class Disposition(StrEnum):
 
 
 @dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger records about one inbound message."""
+
+    source_key: str
+    message_id: str | None
+    sender_email: str | None
+    disposition: Disposition
+    reason: str
+    outcome: str | None = None
+    booking_ref: str | None = None
+
+
+@dataclass(frozen=True)
 class RawMessage:
     """Bytes as a source delivered them, with the key that names them in that source."""
 

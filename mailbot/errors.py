@@ -25,6 +25,12 @@ class OperationalError(MailbotError):
     """A server or the database could not be reached or refused us: exit status 1."""
 
 
+class AlreadyRecordedError(MailbotError):
+    """What a transaction wrote was recorded first by another process (a unique key
+    already taken, such as a message's place in the ledger): nothing was written, and the
+    other process's record stands."""
+
+
 class InboxFilingError(OperationalError):
     """Handled mail could not be moved out of the inbox (a folder refused, a quota full).
 

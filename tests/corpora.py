@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.domain import RawMessage
+from mailbot.domain import LedgerEntry, RawMessage
 from mailbot.inbound.parse import parse
 from mailbot.store.database import connect
 from mailbot.store.store import Store
-from mailbot.store.tables import InboundRow
 from tests.harness import Workspace
 
 CPYTHON_EMAIL_DATA = Path(sysconfig.get_path("stdlib")) / "test" / "test_email" / "data"
@@ -42,13 +41,13 @@ def deliver_each(ws: Workspace, paths: list[Path]) -> dict[str, Path]:
     return by_key
 
 
-def ledger_by_file(ws: Workspace, by_key: dict[str, Path]) -> dict[str, InboundRow]:
+def ledger_by_file(ws: Workspace, by_key: dict[str, Path]) -> dict[str, LedgerEntry]:
     """The ledger row that records each file. A message whose Message-ID was already handled
     gets no row of its own: the earlier message's row speaks for it."""
     rows = Store(connect(ws.settings.database_url())).ledger()
     by_source = {row.source_key.partition(":")[2]: row for row in rows}
     by_message_id = {row.message_id: row for row in rows if row.message_id}
-    found: dict[str, InboundRow] = {}
+    found: dict[str, LedgerEntry] = {}
     for key, path in by_key.items():
         row = by_source.get(key)
         if row is None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from mailbot.domain import Outcome, OutgoingMail
 from mailbot.mail.smtp import SmtpSink
 from mailbot.pipeline.delivery import deliver_pending
 from mailbot.store.database import connect
 from mailbot.store.outbox import Outbox
 from mailbot.store.store import Store
-from mailbot.store.tables import OutboxRow
 from tests.servers.smtp import LoopbackSmtpServer
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -18,21 +18,18 @@ T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 def queue(store: Store, count: int) -> list[str]:
     ids = [f"<mailbot.d{i}@example.ac.uk>" for i in range(count)]
+    mails = [
+        OutgoingMail(
+            message_id,
+            f"officer{index}@durham.police.uk",
+            Outcome.CONFIRMED,
+            None,
+            f"Message-ID: {message_id}\r\nSubject: x\r\n\r\nx\r\n".encode(),
+        )
+        for index, message_id in enumerate(ids)
+    ]
     with store.transaction() as tx:
-        for index, message_id in enumerate(ids):
-            tx.session.add(
-                OutboxRow(
-                    message_id=message_id,
-                    outcome="confirmed",
-                    sender="bookings@example.ac.uk",
-                    recipient=f"officer{index}@durham.police.uk",
-                    data=f"Message-ID: {message_id}\r\nSubject: x\r\n\r\nx\r\n".encode(),
-                    status="queued",
-                    attempts=0,
-                    next_attempt_at=T0,
-                    created_at=T0,
-                )
-            )
+        tx.queue(mails, sender_address="bookings@example.ac.uk", now=T0)
     return ids
 
 

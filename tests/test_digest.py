@@ -13,12 +13,6 @@ from mailbot.domain import BookingStatus, BookingView, EventInfo
 from mailbot.inbound.commands import Verb, parse_commands
 from mailbot.outbound.digest import (
     COMMAND_HELP,
-    DeliveryFailure,
-    DigestState,
-    EventDigest,
-    Quarantined,
-    Question,
-    Undeliverable,
     digest_subject,
     fill_bar,
     fill_percent,
@@ -26,6 +20,14 @@ from mailbot.outbound.digest import (
     render_digest,
 )
 from mailbot.outbound.render import make_environment
+from mailbot.records import (
+    DeliveryFailure,
+    DigestState,
+    EventDigest,
+    Quarantined,
+    Question,
+    Undeliverable,
+)
 from tests.values import FORUM, LONDON
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=LONDON)  # a Wednesday

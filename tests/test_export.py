@@ -13,7 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from mailbot.domain import BookingStatus
 from mailbot.outbound.export import HEADER, Attendee, attendees, to_csv, to_xlsx
-from mailbot.store.tables import BookingRow
+from mailbot.records import BookingRecord
 from tests.values import FORUM
 
 T0 = datetime(2027, 1, 12, 9, 0, tzinfo=UTC)
@@ -112,8 +112,8 @@ def test_accented_names_sort_where_a_reader_looks() -> None:
     assert refs(attendees(rows)) == ["E2", "E3", "E1", "E4"]  # Dálaigh, Dean, Émond, Evans
 
 
-def test_booking_rows_from_the_store_are_accepted() -> None:
-    row = BookingRow(
+def test_booking_records_from_the_store_are_accepted() -> None:
+    row = BookingRecord(
         ref="BK-1",
         event_slug=FORUM.slug,
         email="priya.shah@example.police.uk",

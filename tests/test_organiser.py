@@ -75,6 +75,24 @@ def test_a_typo_or_an_unknown_reference_changes_nothing_and_says_why(tmp_path: P
     assert {e: r.status for e, r in by_email(ws).items()} == before, "all or nothing"
 
 
+def test_a_command_that_cannot_be_done_undoes_the_ones_before_it(tmp_path: Path) -> None:
+    ws = full_house(tmp_path)
+    before = by_email(ws)
+    ref = before["officer0@lancashire.police.uk"].ref
+    command(ws, f"CANCEL {ref}\nCANCEL ZZZ-999")
+    (answer,) = ws.new_replies()  # the organiser's, and nobody was told of a change
+    body = answer.message.get_body(("plain",))
+    assert body is not None and "CANCEL ZZZ-999: no booking ZZZ-999" in body.get_content()
+    after = by_email(ws)
+    assert {e: r.status for e, r in after.items()} == {e: r.status for e, r in before.items()}
+    assert {e: r.updated_at for e, r in after.items()} == {
+        e: r.updated_at for e, r in before.items()
+    }, "the cancellation and the promotion it caused were written, then undone"
+    with Session(connect(ws.settings.database_url())) as session:
+        actions = [a.action for a in session.exec(select(AuditRow)).all()]
+    assert not any("cancelled" in action for action in actions)
+
+
 def test_unknown_reference_alone_is_reported(tmp_path: Path) -> None:
     ws = full_house(tmp_path)
     command(ws, "CANCEL ZZZ-999")

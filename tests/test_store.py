@@ -21,6 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 
+from mailbot.domain import Outcome, OutgoingMail
 from mailbot.outbound.render import make_environment
 from mailbot.pipeline.poll import Mailbot
 from mailbot.refs import random_ref
@@ -87,20 +88,11 @@ def test_the_same_conversation_gives_the_same_result_on_both_databases(
 
 
 def _queue_one(store: Store, message_id: str = "<mailbot.t1@example.ac.uk>") -> None:
+    mail = OutgoingMail(
+        message_id, "a@met.police.uk", Outcome.CONFIRMED, None, b"Subject: x\r\n\r\nx\r\n"
+    )
     with store.transaction() as tx:
-        tx.session.add(
-            OutboxRow(
-                message_id=message_id,
-                outcome="confirmed",
-                sender="bookings@example.ac.uk",
-                recipient="a@met.police.uk",
-                data=b"Subject: x\r\n\r\nx\r\n",
-                status=QUEUED,
-                attempts=0,
-                next_attempt_at=T0,
-                created_at=T0,
-            )
-        )
+        tx.queue([mail], sender_address="bookings@example.ac.uk", now=T0)
 
 
 def test_outbox_claim_retry_and_send_keep_one_message_id(database_url: str) -> None:

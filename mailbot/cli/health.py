@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from mailbot.cli.common import (
     EXIT_OPERATIONAL,
@@ -28,18 +27,16 @@ if TYPE_CHECKING:
 
 def status(config: ConfigOption = None) -> None:
     """When the last poll, digest and delivery ran, and what is waiting."""
-    from sqlmodel import Session, select
+    from rich.table import Table
 
     from mailbot.runtime.wiring import open_store
     from mailbot.store.outbox import Outbox
-    from mailbot.store.tables import JobRunRow
 
     with exit_codes():
         settings = load(config)
         store = open_store(settings)
         zone = settings.zone
-        with Session(store.engine) as session:
-            runs = {row.name: row for row in session.exec(select(JobRunRow)).all()}
+        runs = store.job_runs()
         table = Table(title="mailbot status", title_justify="left")
         for column in ("job", "last finished", "result"):
             table.add_column(column, overflow="fold")
@@ -95,8 +92,7 @@ def check(config: ConfigOption = None) -> None:
 
 
 def _check_database(store: Store) -> str:
-    counts = store.count_bookings()
-    return f"{store.engine.url.render_as_string(hide_password=True)} ({counts} bookings)"
+    return store.describe()
 
 
 def _check_token(settings: Settings, token_url: str) -> str:

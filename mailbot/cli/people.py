@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from mailbot.cli.common import (
     ConfigOption,
@@ -25,7 +24,9 @@ from mailbot.cli.common import (
 from mailbot.errors import ConfigError
 
 if TYPE_CHECKING:
-    from mailbot.store.tables import BookingRow
+    from rich.table import Table
+
+    from mailbot.records import BookingRecord
 
 
 class Format(StrEnum):
@@ -64,6 +65,8 @@ def bookings(
 
 def history(ref: Ref, config: ConfigOption = None) -> None:
     """Every change to one booking: when, by whom, and why."""
+    from rich.table import Table
+
     from mailbot.runtime.wiring import open_store
 
     with exit_codes():
@@ -156,10 +159,10 @@ def export_person(
         sys.stdout.write(json.dumps(record, indent=2) + "\n")
 
 
-_FIELDS: dict[str, Callable[[BookingRow], object]] = {
+_FIELDS: dict[str, Callable[[BookingRecord], object]] = {
     "ref": lambda r: r.ref,
     "event": lambda r: r.event_slug,
-    "status": lambda r: r.status,
+    "status": lambda r: r.status.value,
     "email": lambda r: r.email,
     "name": lambda r: r.name,
     "rank": lambda r: r.rank,
@@ -169,16 +172,18 @@ _FIELDS: dict[str, Callable[[BookingRow], object]] = {
 }
 
 
-def booking_record(row: BookingRow) -> dict[str, object]:
+def booking_record(row: BookingRecord) -> dict[str, object]:
     return {name: get(row) for name, get in _FIELDS.items()}
 
 
-def bookings_table(rows: list[BookingRow], title: str) -> Table:
+def bookings_table(rows: list[BookingRecord], title: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for column in ("ref", "status", "name", "rank", "force", "email"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
-            row.ref, row.status, row.name or "", row.rank or "", row.force or "", row.email
+            row.ref, row.status.value, row.name or "", row.rank or "", row.force or "", row.email
         )
     return table

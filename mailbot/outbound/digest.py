@@ -7,100 +7,18 @@ from datetime import datetime
 
 import jinja2
 
-from mailbot.domain import BookingStatus, BookingView, EventInfo
+from mailbot.domain import BookingStatus, BookingView
 from mailbot.outbound.render import long_date
+from mailbot.records import DigestState, EventDigest
 
 __all__ = [
     "COMMAND_HELP",
-    "DeliveryFailure",
-    "DigestState",
-    "EventDigest",
-    "Quarantined",
-    "Question",
-    "Undeliverable",
     "digest_subject",
     "fill_bar",
     "fill_percent",
     "has_news",
     "render_digest",
 ]
-
-
-@dataclass(frozen=True)
-class Question:
-    """A question an attendee asked, for the organiser to answer personally."""
-
-    asked_at: datetime
-    email: str
-    name: str | None
-    text: str  # the attendee's own words: the only message text a digest ever shows
-    event_slug: str | None = None
-
-
-@dataclass(frozen=True)
-class Undeliverable:
-    """A booking whose address bounced: the attendee may not know where they stand."""
-
-    booking: BookingView
-    reason: str  # e.g. "550 5.1.1 mailbox unknown", from the bounce, never its body
-
-
-@dataclass(frozen=True)
-class Quarantined:
-    """An inbound message recorded without a reply, for a human to look at in the mailbox."""
-
-    received_at: datetime
-    sender: str | None  # None when the From header was missing or unreadable
-    reason: str
-
-
-@dataclass(frozen=True)
-class DeliveryFailure:
-    """An outgoing mail the outbox gave up on."""
-
-    failed_at: datetime
-    recipient: str
-    outcome: str  # the mail's Outcome value, e.g. "confirmed"
-    error: str
-    booking_ref: str | None = None
-
-
-@dataclass(frozen=True)
-class EventDigest:
-    """One event's numbers and the bookings that changed since the last digest.
-
-    `event.capacity` is the number of places in force (the organiser's override, if any).
-    """
-
-    event: EventInfo
-    confirmed: int
-    waitlisted: int  # everyone waiting; `waitlist` may show only the first few
-    held: tuple[BookingView, ...]  # every request still held for review, oldest first
-    new_bookings: tuple[BookingView, ...]  # created since `since`, in their current status
-    cancellations: tuple[BookingView, ...]  # cancelled since `since`
-    promotions: tuple[BookingView, ...]  # moved from the waiting list to a place since `since`
-    waitlist: tuple[BookingView, ...]  # in order, with `waitlist_position` set
-    per_force: tuple[tuple[str, int], ...]  # (force, confirmed places), in the order to show
-    offers_open: int = 0  # places kept for waitlisted people who were offered one
-
-    @property
-    def places_left(self) -> int:
-        return max(0, self.event.capacity - self.confirmed - self.offers_open)
-
-
-@dataclass(frozen=True)
-class DigestState:
-    """Everything one digest shows. `since` is when the last one went (None: never)."""
-
-    generated_at: datetime  # in the organiser's zone: every time shown is converted to it
-    since: datetime | None
-    events: tuple[EventDigest, ...]
-    questions: tuple[Question, ...] = ()
-    undeliverable: tuple[Undeliverable, ...] = ()
-    quarantined: tuple[Quarantined, ...] = ()
-    # People outside the eligible domains whose mail was not about a place: not answered.
-    from_outside: tuple[Quarantined, ...] = ()
-    delivery_failures: tuple[DeliveryFailure, ...] = ()
 
 
 # Written out here rather than borrowed from commands.py, whose usage strings are terse;

@@ -55,7 +55,8 @@ _LINE_HEIGHT = 15.0  # points per wrapped line of 11-point text
 
 
 class BookingLike(Protocol):
-    """What the export reads from a booking: `BookingRow` has it, and so can a test double."""
+    """What the export reads from a booking: the store's `BookingRecord` has it, and so can a
+    test double."""
 
     @property
     def ref(self) -> str: ...

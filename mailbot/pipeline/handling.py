@@ -26,7 +26,8 @@ from mailbot.inbound.route import references_in, route
 from mailbot.outbound.render import long_date
 from mailbot.pipeline.context import Handling
 from mailbot.pipeline.organiser_mail import answer_organiser
-from mailbot.rules.decide import decide, domain_is_eligible
+from mailbot.rules.booking import domain_is_eligible
+from mailbot.rules.decide import decide
 from mailbot.store.bookings import WAITLIST_HEAD, LedgerEntry, Transaction
 from mailbot.text import one_line
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import select
-
 from mailbot.domain import (
     Attachment,
     Disposition,
@@ -19,10 +17,10 @@ from mailbot.domain import (
 from mailbot.inbound.commands import parse_commands
 from mailbot.outbound.export import attendees, to_csv
 from mailbot.pipeline.context import Handling
-from mailbot.rules.organiser import CommandsResult, carry_out
+from mailbot.pipeline.organiser_commands import carry_out
+from mailbot.rules.organiser import CommandsResult
 from mailbot.store.bookings import LedgerEntry, Transaction
 from mailbot.store.store import Store
-from mailbot.store.tables import BookingRow
 
 
 def organiser_commands(store: Store, ctx: Handling, text: str, now: datetime) -> CommandsResult:
@@ -89,7 +87,6 @@ def _carry_out(ctx: Handling, tx: Transaction, text: str, now: datetime) -> Comm
 
 
 def _attendee_list(tx: Transaction, event: EventInfo) -> Attachment:
-    rows = tx.session.exec(select(BookingRow).where(BookingRow.event_slug == event.slug)).all()
-    data = to_csv(attendees(rows, include_waitlist=True), event.title)
+    data = to_csv(attendees(tx.bookings_for(event.slug), include_waitlist=True), event.title)
     # UTF-8 with a byte-order mark: the mark is for Excel, the charset for the mail client.
     return Attachment(f"{event.slug}-attendees.csv", "text/csv", data, charset="utf-8")

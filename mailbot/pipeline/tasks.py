@@ -7,16 +7,12 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlmodel import select
-
 from mailbot.domain import BookingStatus, Notice, Outcome
 from mailbot.outbound.digest import digest_subject, has_news, render_digest
 from mailbot.outbound.render import new_message_id, render_digest_mail
 from mailbot.pipeline.poll import Mailbot
 from mailbot.rules.reminders import Attendee, due_reminders
-from mailbot.store.bookings import booking_view
 from mailbot.store.digest_query import digest_state, last_run
-from mailbot.store.tables import BookingRow, ReminderSentRow
 
 log = logging.getLogger("mailbot.tasks")
 
@@ -74,43 +70,20 @@ def send_reminders(
     started = bot.clock()
     planned: list[ReminderPlan] = []
     with bot.store.transaction() as tx:
-        done = {
-            (row.ref, row.offset_label) for row in tx.session.exec(select(ReminderSentRow)).all()
-        }
+        done = tx.reminders_sent()
         for event in bot.settings.events:
-            rows = tx.session.exec(
-                select(BookingRow).where(
-                    BookingRow.event_slug == event.slug,
-                    BookingRow.status == BookingStatus.CONFIRMED.value,
-                )
-            ).all()
-            by_ref = {row.ref: row for row in rows}
-            attendees = [
-                Attendee(r.ref, r.email, BookingStatus(r.status), r.created_at) for r in rows
-            ]
+            bookings = tx.bookings_for(event.slug, BookingStatus.CONFIRMED)
+            by_ref = {booking.ref: booking for booking in bookings}
+            attendees = [Attendee(b.ref, b.email, b.status, b.created_at) for b in bookings]
             for due in due_reminders(event, attendees, offsets, done, started):
-                row = by_ref[due.ref]
-                planned.append(ReminderPlan(due.ref, row.email, due.offset, due.skipped))
+                booking = by_ref[due.ref]
+                planned.append(ReminderPlan(due.ref, booking.email, due.offset, due.skipped))
                 if dry_run:
                     continue
-                notice = Notice(
-                    Outcome.REMINDER, booking_view(row), in_reply=False, template="reminder"
-                )
+                notice = Notice(Outcome.REMINDER, booking.view, in_reply=False, template="reminder")
                 mails = bot.writer().write((notice,), None, started, default_event=event)
                 tx.queue(mails, sender_address=bot.settings.sender.booking_address, now=started)
-                tx.session.add(
-                    ReminderSentRow(
-                        ref=due.ref, offset_label=due.offset, sent_at=started, skipped=False
-                    )
-                )
-                for label in due.skipped:
-                    tx.session.add(
-                        ReminderSentRow(
-                            ref=due.ref, offset_label=label, sent_at=started, skipped=True
-                        )
-                    )
-        if dry_run:
-            tx.session.rollback()
+                tx.record_reminder(due.ref, due.offset, started, skipped=due.skipped)
     if not dry_run:
         if planned:
             bot.deliver()

@@ -1,9 +1,9 @@
-"""The organiser's commands: each planned by a pure rule from the state it finds, then
-applied in order inside one transaction; if any cannot be carried out, none is."""
+"""The organiser's commands, each planned by a pure rule from the state it finds: what it
+will change and whom it will tell, or why it cannot be done. pipeline/organiser_commands.py
+reads that state and applies the plans."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -22,9 +22,9 @@ from mailbot.domain import (
     StatusChange,
 )
 from mailbot.inbound.classify.sender import extract_sender
-from mailbot.inbound.commands import Command, Parsed, Verb
-from mailbot.rules.decide import new_booking, pass_place, release_place
-from mailbot.store.bookings import Transaction
+from mailbot.inbound.commands import Command, Verb
+from mailbot.rules.booking import new_booking
+from mailbot.rules.waitlist import pass_place, release_place
 
 _OUTCOME = {
     BookingStatus.CONFIRMED: Outcome.CONFIRMED,
@@ -189,94 +189,11 @@ def plan_move(
     )
 
 
-def carry_out(
-    tx: Transaction,
-    parsed: Parsed,
-    events: tuple[EventInfo, ...],
-    *,
-    make_ref: Callable[[], str],
-    attendee_list: Callable[[EventInfo], Attachment],
-    actor: str,
-    policy: Policy,
-    now: datetime,
-) -> CommandsResult:
-    """Plan and apply each command in order; on any problem, undo them all and say why."""
-    if parsed.problems:
-        return CommandsResult(False, parsed.problems, (), (), ())
-    if not parsed.commands:
-        return CommandsResult(False, ("no command found",), (), (), ())
-    by_slug = {event.slug: event for event in events}
-    savepoint = tx.session.begin_nested()
-    summary: list[str] = []
-    notices: list[Notice] = []
-    attachments: list[Attachment] = []
-    decisions: list[Decision] = []
-    problems: list[str] = []
-    for command in parsed.commands:
-        planned = _plan(tx, command, by_slug, make_ref, attendee_list, policy=policy, now=now)
-        if isinstance(planned, str):
-            problems.append(f"{command.line}: {planned}")
-            continue
-        tx.apply_decision(planned.decision, actor=actor, now=now)
-        summary.append(f"{command.line}: {planned.summary}")
-        notices += planned.decision.notices
-        attachments += planned.attachments
-        decisions.append(planned.decision)
-    if problems:
-        savepoint.rollback()
-        return CommandsResult(False, tuple(problems), (), (), ())
-    savepoint.commit()
-    return CommandsResult(
-        True, tuple(summary), tuple(notices), tuple(attachments), tuple(decisions)
-    )
-
-
-def _event(command: Command, by_slug: dict[str, EventInfo]) -> EventInfo | str:
+def which_event(command: Command, by_slug: dict[str, EventInfo]) -> EventInfo | str:
+    """The event a command names, the only one there is, or why it is not clear which."""
     if command.event is None:
         if len(by_slug) == 1:
             return next(iter(by_slug.values()))
         return f"say which event: {', '.join(by_slug)}"
     found = by_slug.get(command.event)
     return found if found is not None else f"no event {command.event!r} ({', '.join(by_slug)})"
-
-
-def _plan(
-    tx: Transaction,
-    command: Command,
-    by_slug: dict[str, EventInfo],
-    make_ref: Callable[[], str],
-    attendee_list: Callable[[EventInfo], Attachment],
-    *,
-    policy: Policy,
-    now: datetime,
-) -> Planned | str:
-    if command.verb in (Verb.APPROVE, Verb.DECLINE, Verb.CANCEL, Verb.MOVE):
-        assert command.ref is not None  # the parser guarantees a reference for these
-        booking = tx.booking_view(command.ref)
-        if booking is None:
-            return f"no booking {command.ref}"
-        source = tx.snapshot(by_slug[booking.event_slug], booking.email)
-        if command.verb is Verb.APPROVE:
-            return plan_approve(booking, source)
-        if command.verb is Verb.MOVE:
-            target = _event(command, by_slug)
-            if isinstance(target, str):
-                return target
-            return plan_move(booking, source, tx.snapshot(target, booking.email), policy, now)
-        return plan_end(booking, source, command.verb, policy, now)
-    event = _event(command, by_slug)
-    if isinstance(event, str):
-        return event
-    if command.verb is Verb.ADD:
-        assert command.email is not None
-        return plan_add(command, tx.snapshot(event, command.email), tx.unused_ref(make_ref))
-    if command.verb is Verb.CAPACITY:
-        assert command.number is not None
-        snapshot = tx.snapshot(event, "", waitlist_head=max(0, command.number))
-        return plan_capacity(snapshot, command.number, policy, now)
-    listing = attendee_list(event)
-    return Planned(
-        Decision(Outcome.INFO, ("attendee list sent",)),
-        f"attendee list attached ({listing.filename})",
-        (listing,),
-    )

@@ -7,7 +7,6 @@ import logging
 from datetime import time, timedelta
 from pathlib import Path
 
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -16,6 +15,7 @@ from mailbot.config import Settings, load_settings
 from mailbot.pipeline.retention import erase_ended_events
 from mailbot.pipeline.tasks import send_digest, send_reminders
 from mailbot.runtime.wiring import build_mailbot
+from mailbot.store.schedule import job_store
 
 log = logging.getLogger("mailbot.jobs")
 
@@ -69,9 +69,7 @@ def build_scheduler(settings: Settings) -> BackgroundScheduler:
     it down (waiting for a job in hand) when the service stops."""
     zone = settings.zone
     scheduler = BackgroundScheduler(
-        jobstores={
-            "default": SQLAlchemyJobStore(url=settings.database_url(), tablename=JOB_STORE_TABLE)
-        },
+        jobstores={"default": job_store(settings.database_url(), JOB_STORE_TABLE)},
         job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE, "max_instances": 1},
         timezone=zone,
     )

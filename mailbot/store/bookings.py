@@ -3,121 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Executable,
-    func,
-)
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, Table, func, insert
+from sqlmodel import col, select
 
 from mailbot.domain import (
     BookingStatus,
     BookingView,
     Decision,
-    Disposition,
     EventInfo,
+    LedgerEntry,
     OutgoingMail,
     Snapshot,
 )
+from mailbot.records import BookingRecord
 from mailbot.store import queries as q
-from mailbot.store.prepared import Prepared
+from mailbot.store.rows import booking_record, booking_view
 from mailbot.store.tables import (
     BookingRow,
     EventRow,
     OutboxRow,
     QuestionRow,
+    ReminderSentRow,
 )
+from mailbot.store.unit_of_work import UnitOfWork
 
+# LedgerEntry too: the pipeline writes its entries through this module.
+__all__ = ["SYSTEM_ACTOR", "WAITLIST_HEAD", "LedgerEntry", "Transaction"]
+
+_REMINDER_SENT: Table = ReminderSentRow.__table__  # type: ignore[attr-defined]
 SYSTEM_ACTOR = "system"
 WAITLIST_HEAD = 2  # enough to promote someone other than the canceller
 
 
-@dataclass(frozen=True)
-class LedgerEntry:
-    """What the ledger records about one inbound message."""
-
-    source_key: str
-    message_id: str | None
-    sender_email: str | None
-    disposition: Disposition
-    reason: str
-    outcome: str | None = None
-    booking_ref: str | None = None
-
-
-def booking_view(row: Any) -> BookingView:
-    """Any row with the booking table's columns as attributes (ORM, Core or prepared) as
-    the value the rules take."""
-    return BookingView(
-        ref=row.ref,
-        event_slug=row.event_slug,
-        email=row.email,
-        status=BookingStatus(row.status),
-        name=row.name,
-        rank=row.rank,
-        force=row.force,
-        unit=row.unit,
-        offer_expires_at=row.offer_expires_at,
-    )
-
-
-def event_info(row: EventRow, zone_of: Callable[[datetime], datetime]) -> EventInfo:
-    return EventInfo(
-        slug=row.slug,
-        title=row.title,
-        starts_at=zone_of(row.starts_at),
-        ends_at=zone_of(row.ends_at),
-        venue=row.venue,
-        capacity=row.capacity,
-    )
-
-
-class Transaction:
+class Transaction(UnitOfWork):
     """One unit of work. On SQLite the whole database is write-locked (BEGIN IMMEDIATE);
     on PostgreSQL `snapshot` takes the event row's lock before anything is counted."""
 
     def __init__(self, connection: Connection, *, serialise: bool = True) -> None:
-        self.connection = connection
-        self.serialise = serialise  # False only in the concurrency test's control run
+        super().__init__(connection, serialise=serialise)
         # SQLite's BEGIN IMMEDIATE has locked the whole database already.
         self._locks_rows = serialise and connection.dialect.name != "sqlite"
-        self._session: Session | None = None
-
-    @property
-    def session(self) -> Session:
-        """An ORM session inside this transaction, made when first asked for: a booking
-        request needs only Core statements, and a session costs more than several of them."""
-        if self._session is None:
-            self._session = Session(bind=self.connection, expire_on_commit=False)
-        return self._session
-
-    def flush(self) -> None:
-        """Write out pending ORM changes, so that a Core statement or the commit sees them."""
-        session = self._session
-        if session is not None and (session.new or session.dirty or session.deleted):
-            session.flush()
-
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-
-    def _core(self, statement: Executable) -> Any:
-        """Run a Core statement in this transaction, after pending ORM changes."""
-        self.flush()
-        return self.connection.execute(statement)
-
-    def _rows(self, statement: Prepared, values: dict[str, Any]) -> list[Any]:
-        """A prepared statement's rows in this transaction, after pending ORM changes."""
-        self.flush()
-        return statement.rows(self.connection, values)
-
-    def _run(self, statement: Prepared, values: dict[str, Any] | list[dict[str, Any]]) -> None:
-        self.flush()
-        statement.run(self.connection, values)
 
     def already_handled(self, source_key: str, message_id: str | None) -> str | None:
         """The disposition the ledger records for this message (by source key or by
@@ -128,11 +57,11 @@ class Transaction:
             found = self._rows(q.LEDGER_BY_KEY, {"key": source_key})
         return str(found[0].disposition) if found else None
 
-    def lock_event(self, slug: str) -> EventRow:
+    def _lock_event(self, slug: str) -> EventRow:
         statement = select(EventRow).where(EventRow.slug == slug)
         if self.serialise:
             statement = statement.with_for_update()
-        row = self.session.exec(statement).one()
+        row = self._session.exec(statement).one()
         return row
 
     def snapshot(
@@ -151,26 +80,27 @@ class Transaction:
         slug = {"slug": event.slug}
         if self._locks_rows:
             self._rows(q.LOCK_EVENT, slug)
-        ((capacity, override, confirmed, waiting, offers),) = self._rows(q.EVENT_STATE, slug)
-        places = int(capacity if override is None else override)
+        state, *more = self._rows(q.EVENT_STATE_AND_SENDERS, {**slug, "email": email})
+        senders = [row for row in (state, *more) if row.id is not None]
+        override = state.capacity_override
+        places = int(state.capacity if override is None else override)
         head = self._rows(q.WAITLIST_HEAD, {**slug, "head": waitlist_head}) if waitlist_head else ()
-        senders = self._rows(q.SENDERS_BOOKINGS, {**slug, "email": email})
         return Snapshot(
             event=replace(event, capacity=places),
-            confirmed_count=int(confirmed),
-            waitlist_length=int(waiting),
+            confirmed_count=int(state.confirmed),
+            waitlist_length=int(state.waiting),
             waitlist_head=tuple(
                 replace(booking_view(b), waitlist_position=position)
                 for position, b in enumerate(head, start=1)
             ),
             senders_bookings=tuple(self._with_position(b) for b in senders),
             colleagues_bookings=self.bookings_of(event.slug, colleagues),
-            offers_open=int(offers),
+            offers_open=int(state.offers),
             force_counts=self._force_counts(event) if event.places_per_force else {},
         )
 
     def _force_counts(self, event: EventInfo) -> dict[str, int]:
-        rows = self.session.exec(
+        rows = self._session.exec(
             select(BookingRow.force, func.count())
             .where(
                 BookingRow.event_slug == event.slug,
@@ -212,7 +142,7 @@ class Transaction:
         """Write the decision, the ledger row, the audit entries and the queued mail."""
         if decision is not None:
             self.apply_decision(decision, actor=entry.sender_email or SYSTEM_ACTOR, now=now)
-        (inserted,) = self._rows(
+        self._run(
             q.INSERT_INBOUND,
             {
                 "source_key": entry.source_key,
@@ -225,9 +155,9 @@ class Transaction:
                 "handled_at": now,
             },
         )
-        inbound_id = int(inserted.id)
         if decision is not None and decision.question and event_slug is not None:
-            self.session.add(
+            (inbound_id,) = self._core(q.INBOUND_ID.params(inbound_key=entry.source_key)).one()
+            self._session.add(
                 QuestionRow(
                     asked_at=now,
                     event_slug=event_slug,
@@ -237,7 +167,7 @@ class Transaction:
                     inbound_id=inbound_id,
                 )
             )
-        self.queue(mails, sender_address=sender_address, now=now, inbound_id=inbound_id)
+        self._queue(mails, sender_address, now, inbound_key=entry.source_key)
 
     def queue(
         self,
@@ -245,9 +175,19 @@ class Transaction:
         *,
         sender_address: str,
         now: datetime,
-        inbound_id: int | None = None,
     ) -> None:
         """Put rendered mail in the outbox, to be sent after this transaction commits."""
+        self._queue(mails, sender_address, now, inbound_key=None)
+
+    def _queue(
+        self,
+        mails: Sequence[OutgoingMail],
+        sender_address: str,
+        now: datetime,
+        *,
+        inbound_key: str | None,
+    ) -> None:
+        """`inbound_key`: the source key of the message the mail answers, if it answers one."""
         if not mails:
             return
         self._run(
@@ -255,7 +195,7 @@ class Transaction:
             [
                 {
                     "message_id": mail.message_id,
-                    "inbound_id": inbound_id,
+                    "inbound_key": inbound_key,
                     "booking_ref": mail.booking_ref,
                     "outcome": mail.outcome.value,
                     "sender": sender_address,
@@ -293,34 +233,34 @@ class Transaction:
             row = self._booking(ref)
             row.needs = needs
             row.updated_at = now
-            self.session.add(row)
+            self._session.add(row)
             self._audit(now, ref, actor, "needs noted", ())
         for ref, slug in decision.moves:
             row = self._booking(ref)
             self._audit(now, ref, actor, f"moved {row.event_slug} -> {slug}", decision.reasons)
             row.event_slug = slug
             row.updated_at = now
-            self.session.add(row)
+            self._session.add(row)
         for change in decision.changes:
             row = self._booking(change.ref)
             previous = row.status
             row.status = change.new_status.value
             row.offer_expires_at = change.offer_expires_at
             row.updated_at = now
-            self.session.add(row)
+            self._session.add(row)
             action = f"{previous} -> {change.new_status.value}"
             if change.offer_expires_at is not None:
                 action = f"offered a place until {change.offer_expires_at.isoformat()}"
             self._audit(now, change.ref, actor, action, decision.reasons)
         for slug, places in decision.capacities:
-            event = self.lock_event(slug)
+            event = self._lock_event(slug)
             self._audit(now, None, actor, f"capacity of {slug} set to {places}", decision.reasons)
             event.capacity_override = places
-            self.session.add(event)
+            self._session.add(event)
         self.flush()
 
     def lapsed_offers(self, now: datetime) -> list[BookingView]:
-        rows = self.session.exec(
+        rows = self._session.exec(
             select(BookingRow).where(
                 BookingRow.status == BookingStatus.WAITLISTED.value,
                 col(BookingRow.offer_expires_at) <= now,
@@ -329,7 +269,7 @@ class Transaction:
         return [booking_view(row) for row in rows]
 
     def has_open_offer(self, email: str, now: datetime) -> bool:
-        found = self.session.exec(
+        found = self._session.exec(
             select(BookingRow.id).where(
                 BookingRow.email == email,
                 BookingRow.status == BookingStatus.WAITLISTED.value,
@@ -339,11 +279,11 @@ class Transaction:
         return found is not None
 
     def booking_view(self, ref: str) -> BookingView | None:
-        row = self.session.exec(select(BookingRow).where(BookingRow.ref == ref)).first()
+        row = self._session.exec(select(BookingRow).where(BookingRow.ref == ref)).first()
         return None if row is None else self._with_position(row)
 
     def _booking(self, ref: str) -> BookingRow:
-        return self.session.exec(select(BookingRow).where(BookingRow.ref == ref)).one()
+        return self._session.exec(select(BookingRow).where(BookingRow.ref == ref)).one()
 
     def bookings_of(
         self, event_slug: str, emails: Sequence[str]
@@ -366,7 +306,7 @@ class Transaction:
         """For those of our own Message-IDs that we sent: (outcome, booking ref)."""
         if not message_ids:
             return {}
-        rows = self.session.exec(
+        rows = self._session.exec(
             select(OutboxRow.message_id, OutboxRow.outcome, OutboxRow.booking_ref).where(
                 col(OutboxRow.message_id).in_(list(message_ids))
             )
@@ -374,25 +314,39 @@ class Transaction:
         return {message_id: (outcome, ref) for message_id, outcome, ref in rows}
 
     def mark_undeliverable(self, ref: str, reason: str, now: datetime) -> bool:
-        row = self.session.exec(select(BookingRow).where(BookingRow.ref == ref)).first()
+        row = self._session.exec(select(BookingRow).where(BookingRow.ref == ref)).first()
         if row is None:
             return False
         row.undeliverable = reason
         row.undeliverable_at = now
-        self.session.add(row)
+        self._session.add(row)
         self._audit(now, ref, SYSTEM_ACTOR, "address undeliverable", (reason,))
         return True
 
-    def _audit(
-        self, now: datetime, ref: str | None, actor: str, action: str, reasons: tuple[str, ...]
+    def bookings_for(
+        self, event_slug: str, status: BookingStatus | None = None
+    ) -> list[BookingRecord]:
+        """The event's bookings (only those of `status`, if given), oldest first."""
+        statement = select(BookingRow).where(BookingRow.event_slug == event_slug)
+        if status is not None:
+            statement = statement.where(BookingRow.status == status.value)
+        rows = self._session.exec(statement.order_by(col(BookingRow.id))).all()
+        return [booking_record(row) for row in rows]
+
+    def reminders_sent(self) -> set[tuple[str, str]]:
+        """(booking reference, reminder offset) of every reminder sent or skipped."""
+        rows = self._session.exec(select(ReminderSentRow.ref, ReminderSentRow.offset_label))
+        return {(ref, offset) for ref, offset in rows.all()}
+
+    def record_reminder(
+        self, ref: str, offset: str, now: datetime, *, skipped: Sequence[str] = ()
     ) -> None:
-        self._run(
-            q.INSERT_AUDIT,
-            {
-                "at": now,
-                "booking_ref": ref,
-                "actor": actor,
-                "action": action,
-                "detail": "; ".join(reasons),
-            },
-        )
+        """The reminder at `offset` sent, and those at `skipped` never to be (a later one
+        covers them), so that none is sent twice or late."""
+        reminders = [{"ref": ref, "offset_label": offset, "sent_at": now, "skipped": False}]
+        reminders += [
+            {"ref": ref, "offset_label": label, "sent_at": now, "skipped": True}
+            for label in skipped
+        ]
+        self.flush()
+        self._connection.execute(insert(_REMINDER_SENT), reminders)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from mailbot.errors import OperationalError
+from mailbot.store.boundary import first_line
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -34,7 +35,13 @@ def open_engine(url: str, *, serialise: bool = True) -> Engine:
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # Named parameters, as PostgreSQL's driver takes them: the statements store/statements.py
+        # runs as plain SQL are then written alike for both.
+        engine = create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            paramstyle="named",
+        )
         event.listen(engine, "connect", _sqlite_connect if serialise else _sqlite_pragmas)
         if serialise:
             event.listen(engine, "begin", _sqlite_begin)
@@ -84,7 +91,7 @@ def migrate(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        raise OperationalError(f"cannot prepare the database: {_brief(exc)}") from exc
+        raise OperationalError(f"cannot prepare the database: {first_line(exc)}") from exc
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -107,11 +114,6 @@ def _recorded_revision(engine: Engine) -> str | None:
             return found
     except SQLAlchemyError:
         return None
-
-
-def _brief(exc: SQLAlchemyError) -> str:
-    original = getattr(exc, "orig", None)
-    return str(original or exc).strip().splitlines()[0]
 
 
 def connect(url: str, *, serialise: bool = True) -> Engine:

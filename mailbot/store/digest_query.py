@@ -8,16 +8,15 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, func, select
 
 from mailbot.domain import BookingStatus, Disposition, EventInfo
-from mailbot.outbound.digest import (
+from mailbot.records import (
     DeliveryFailure,
     DigestState,
     EventDigest,
     Quarantined,
-    Question,
     Undeliverable,
 )
-from mailbot.store.bookings import booking_view
 from mailbot.store.outbox import GIVE_UP_AFTER
+from mailbot.store.rows import booking_view, question
 from mailbot.store.store import Store
 from mailbot.store.tables import (
     AuditRow,
@@ -34,7 +33,7 @@ _BEGINNING = datetime(2000, 1, 1).astimezone()
 
 
 def last_run(store: Store, job: str) -> datetime | None:
-    with Session(store.engine) as session:
+    with store.reading() as connection, Session(bind=connection) as session:
         row = session.get(JobRunRow, job)
         return None if row is None else row.last_finished_at
 
@@ -44,11 +43,11 @@ def digest_state(
 ) -> DigestState:
     """The state as of `now`, with news counted from `since` (None: everything is news)."""
     start = since or _BEGINNING
-    with Session(store.engine) as session:
+    with store.reading() as connection, Session(bind=connection) as session:
         digests = tuple(_event_digest(session, event, start) for event in events)
         questions = tuple(
-            Question(q.asked_at, q.email, q.name, q.text, q.event_slug)
-            for q in session.exec(
+            question(row)
+            for row in session.exec(
                 select(QuestionRow)
                 .where(QuestionRow.asked_at >= start)
                 .order_by(col(QuestionRow.asked_at))

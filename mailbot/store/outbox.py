@@ -166,7 +166,7 @@ class Outbox:
             q.FINISH_CLAIM.run(connection, values)
 
     def counts(self) -> dict[str, int]:
-        with Session(self.store.engine) as session:
+        with self.store.reading() as connection, Session(bind=connection) as session:
             rows = session.exec(
                 select(OutboxRow.status, func.count()).group_by(col(OutboxRow.status))
             ).all()

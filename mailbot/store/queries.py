@@ -1,6 +1,6 @@
 """The SQL statements every booking request and every sent mail runs, written once in
-SQLAlchemy Core and run as `Prepared` statements: building and loading ORM objects, and
-even SQLAlchemy's Core execution, cost several times the queries themselves."""
+SQLAlchemy Core and run as plain SQL (see store/statements.py): building and loading ORM
+objects, and even SQLAlchemy's Core execution, cost several times the queries themselves."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from mailbot.domain import BookingStatus
-from mailbot.store.prepared import Prepared
+from mailbot.store.statements import Statement
 from mailbot.store.tables import (
     QUEUED,
     SENDING,
@@ -47,15 +47,19 @@ _VIEW_COLUMNS = (
     _B.created_at,
 )
 
-INSERT_INBOUND = Prepared(insert(_INBOUND).returning(_INBOUND.c.id))
-INSERT_OUTBOX = Prepared(insert(_OUTBOX))
-INSERT_BOOKING = Prepared(insert(_BOOKING))
-INSERT_AUDIT = Prepared(insert(_AUDIT))
+# Inline: PostgreSQL is not asked to return the new row's id, which nothing reads.
+INSERT_INBOUND = Statement(insert(_INBOUND).inline())
+# The mail's inbound message named by its source key (none: no key), not by an id an INSERT
+# ... RETURNING read back: one statement fewer for every message handled.
+INBOUND_ID = select(_INBOUND.c.id).where(_INBOUND.c.source_key == bindparam("inbound_key"))
+INSERT_OUTBOX = Statement(insert(_OUTBOX).values(inbound_id=INBOUND_ID.scalar_subquery()).inline())
+INSERT_BOOKING = Statement(insert(_BOOKING).inline())
+INSERT_AUDIT = Statement(insert(_AUDIT).inline())
 
-LEDGER_BY_KEY = Prepared(
+LEDGER_BY_KEY = Statement(
     select(_INBOUND.c.disposition).where(_INBOUND.c.source_key == bindparam("key")).limit(1)
 )
-LEDGER_BY_KEY_OR_ID = Prepared(
+LEDGER_BY_KEY_OR_ID = Statement(
     select(_INBOUND.c.disposition)
     .where(
         or_(
@@ -67,7 +71,7 @@ LEDGER_BY_KEY_OR_ID = Prepared(
 )
 # Only our own claim is finished: a lease that expired meanwhile belongs to another. The
 # columns to set are the parameters given with it.
-FINISH_CLAIM = Prepared(
+FINISH_CLAIM = Statement(
     update(_OUTBOX).where(
         _OUTBOX.c.id == bindparam("claim_id"), _OUTBOX.c.claimed_by == bindparam("claimant")
     )
@@ -81,7 +85,7 @@ _DUE = (
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
-CLAIM_DUE = Prepared(
+CLAIM_DUE = Statement(
     update(_OUTBOX)
     .where(_OUTBOX.c.id.in_(_DUE))
     .values(
@@ -100,13 +104,13 @@ CLAIM_DUE = Prepared(
         _OUTBOX.c.created_at,
     )
 )
-CLAIMS_IN_FLIGHT = Prepared(
+CLAIMS_IN_FLIGHT = Statement(
     select(_OUTBOX.c.id, _OUTBOX.c.claimed_by, _OUTBOX.c.claimed_at).where(
         _OUTBOX.c.status == SENDING
     )
 )
 # Back to the queue, due at once, unless its claimant finished it meanwhile.
-REQUEUE_CLAIM = Prepared(
+REQUEUE_CLAIM = Statement(
     update(_OUTBOX)
     .where(
         _OUTBOX.c.id == bindparam("claim_id"),
@@ -115,8 +119,8 @@ REQUEUE_CLAIM = Prepared(
     )
     .values(status=QUEUED, claimed_by=None, claimed_at=None, next_attempt_at=bindparam("now"))
 )
-REF_TAKEN = Prepared(select(_B.id).where(_B.ref == bindparam("ref")).limit(1))
-REPLIES_SINCE = Prepared(
+REF_TAKEN = Statement(select(_B.id).where(_B.ref == bindparam("ref")).limit(1))
+REPLIES_SINCE = Statement(
     select(func.count()).where(
         _OUTBOX.c.recipient == bindparam("recipient"), _OUTBOX.c.created_at >= bindparam("since")
     )
@@ -127,39 +131,51 @@ def _count_of_event(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
     return (
         select(func.count())
         .where(_B.event_slug == bindparam("slug"), *conditions)
+        .correlate(None)  # the whole event's, not the sender's booking beside it
         .scalar_subquery()
     )
 
 
 # The event's places and three counts, each of one range of ix_booking_event_queue: a third
-# of the cost of one pass that sorts every booking of the event into the three.
-EVENT_STATE = Prepared(
+# of the cost of one pass that sorts every booking of the event into the three. Beside them,
+# the sender's bookings for the event, newest first: one row with no booking when they hold
+# none. Read together, as one statement instead of two, for every booking request.
+_SENDERS = _BOOKING.alias("senders")
+EVENT_STATE_AND_SENDERS = Statement(
     select(
         _EVENT.c.capacity,
         _EVENT.c.capacity_override,
-        _count_of_event(_B.status == _CONFIRMED),
-        _count_of_event(_B.status == _WAITLISTED),
-        _count_of_event(_B.status == _WAITLISTED, _B.offer_expires_at.is_not(None)),
-    ).where(_EVENT.c.slug == bindparam("slug"))
+        _count_of_event(_B.status == _CONFIRMED).label("confirmed"),
+        _count_of_event(_B.status == _WAITLISTED).label("waiting"),
+        _count_of_event(_B.status == _WAITLISTED, _B.offer_expires_at.is_not(None)).label("offers"),
+        *(_SENDERS.c[column.key] for column in _VIEW_COLUMNS),
+    )
+    .select_from(
+        _EVENT.outerjoin(
+            _SENDERS,
+            and_(
+                _SENDERS.c.event_slug == _EVENT.c.slug,
+                _SENDERS.c.email == bindparam("email"),
+            ),
+        )
+    )
+    .where(_EVENT.c.slug == bindparam("slug"))
+    .order_by(_SENDERS.c.created_at.desc(), _SENDERS.c.id.desc())
 )
-# PostgreSQL: taken before EVENT_STATE, whose counts must be read once the lock is held (a
-# statement that waits for a row lock still counts from the snapshot it started with).
-LOCK_EVENT = Prepared(
+# PostgreSQL: taken before EVENT_STATE_AND_SENDERS, whose counts must be read once the lock
+# is held (a statement that waits for a row lock still counts from the snapshot it started
+# with).
+LOCK_EVENT = Statement(
     select(_EVENT.c.slug).where(_EVENT.c.slug == bindparam("slug")).with_for_update()
 )
-WAITLIST_HEAD = Prepared(
+WAITLIST_HEAD = Statement(
     select(*_VIEW_COLUMNS)
     .where(_B.event_slug == bindparam("slug"), _B.status == _WAITLISTED)
     .where(_B.offer_expires_at.is_(None))
     .order_by(_B.created_at, _B.id)
     .limit(bindparam("head"))
 )
-SENDERS_BOOKINGS = Prepared(
-    select(*_VIEW_COLUMNS)
-    .where(_B.event_slug == bindparam("slug"), _B.email == bindparam("email"))
-    .order_by(_B.created_at.desc(), _B.id.desc())
-)
-AHEAD_IN_WAITLIST = Prepared(
+AHEAD_IN_WAITLIST = Statement(
     select(func.count()).where(
         _B.event_slug == bindparam("slug"),
         _B.status == _WAITLISTED,

@@ -1,0 +1,106 @@
+"""The organiser's commands carried out inside the pipeline's transaction: for each command
+in turn, the state it needs is read, the rules (rules/organiser.py) plan it, and the plan is
+applied; if any command cannot be carried out, none is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from mailbot.domain import Attachment, Decision, EventInfo, Notice, Outcome, Policy
+from mailbot.inbound.commands import Command, Parsed, Verb
+from mailbot.rules.organiser import (
+    CommandsResult,
+    Planned,
+    plan_add,
+    plan_approve,
+    plan_capacity,
+    plan_end,
+    plan_move,
+    which_event,
+)
+from mailbot.store.bookings import Transaction
+
+
+def carry_out(
+    tx: Transaction,
+    parsed: Parsed,
+    events: tuple[EventInfo, ...],
+    *,
+    make_ref: Callable[[], str],
+    attendee_list: Callable[[EventInfo], Attachment],
+    actor: str,
+    policy: Policy,
+    now: datetime,
+) -> CommandsResult:
+    """Plan and apply each command in order; on any problem, undo them all and say why."""
+    if parsed.problems:
+        return CommandsResult(False, parsed.problems, (), (), ())
+    if not parsed.commands:
+        return CommandsResult(False, ("no command found",), (), (), ())
+    by_slug = {event.slug: event for event in events}
+    summary: list[str] = []
+    notices: list[Notice] = []
+    attachments: list[Attachment] = []
+    decisions: list[Decision] = []
+    problems: list[str] = []
+    with tx.all_or_nothing() as savepoint:
+        for command in parsed.commands:
+            planned = _plan(tx, command, by_slug, make_ref, attendee_list, policy=policy, now=now)
+            if isinstance(planned, str):
+                problems.append(f"{command.line}: {planned}")
+                continue
+            tx.apply_decision(planned.decision, actor=actor, now=now)
+            summary.append(f"{command.line}: {planned.summary}")
+            notices += planned.decision.notices
+            attachments += planned.attachments
+            decisions.append(planned.decision)
+        if problems:
+            savepoint.undo()
+    if problems:
+        return CommandsResult(False, tuple(problems), (), (), ())
+    return CommandsResult(
+        True, tuple(summary), tuple(notices), tuple(attachments), tuple(decisions)
+    )
+
+
+def _plan(
+    tx: Transaction,
+    command: Command,
+    by_slug: dict[str, EventInfo],
+    make_ref: Callable[[], str],
+    attendee_list: Callable[[EventInfo], Attachment],
+    *,
+    policy: Policy,
+    now: datetime,
+) -> Planned | str:
+    if command.verb in (Verb.APPROVE, Verb.DECLINE, Verb.CANCEL, Verb.MOVE):
+        assert command.ref is not None  # the parser guarantees a reference for these
+        booking = tx.booking_view(command.ref)
+        if booking is None:
+            return f"no booking {command.ref}"
+        source = tx.snapshot(by_slug[booking.event_slug], booking.email)
+        if command.verb is Verb.APPROVE:
+            return plan_approve(booking, source)
+        if command.verb is Verb.MOVE:
+            target = which_event(command, by_slug)
+            if isinstance(target, str):
+                return target
+            return plan_move(booking, source, tx.snapshot(target, booking.email), policy, now)
+        return plan_end(booking, source, command.verb, policy, now)
+    event = which_event(command, by_slug)
+    if isinstance(event, str):
+        return event
+    if command.verb is Verb.ADD:
+        assert command.email is not None
+        return plan_add(command, tx.snapshot(event, command.email), tx.unused_ref(make_ref))
+    if command.verb is Verb.CAPACITY:
+        assert command.number is not None
+        snapshot = tx.snapshot(event, "", waitlist_head=max(0, command.number))
+        return plan_capacity(snapshot, command.number, policy, now)
+    listing = attendee_list(event)
+    return Planned(
+        Decision(Outcome.INFO, ("attendee list sent",)),
+        f"attendee list attached ({listing.filename})",
+        (listing,),
+    )
