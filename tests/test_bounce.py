@@ -104,7 +104,8 @@ def test_a_detector_that_raises_falls_back_to_reading_the_dsn(
     def broken(_message: object) -> object:
         raise UnicodeDecodeError("ascii", b"\xff", 0, 1, "as flufl.bounce does on odd mail")
 
-    monkeypatch.setattr(bounce_module, "all_failures", broken)
+    # Where bounce.py looks it up when it needs it (it imports flufl.bounce only then).
+    monkeypatch.setattr("flufl.bounce.all_failures", broken)
     assert bounce_report(POSTFIX_DSN, OWN_DOMAIN) == Bounce(
         ("ann.leee@met.police.uk",), temporary=False, our_message_ids=(OUR_ID,)
     )

@@ -1,12 +1,13 @@
-"""ProcessCourier: replies sent from a forked process of their own while the inbox is read,
-each exactly once, whichever side stops early or dies."""
+"""ProcessCourier: replies sent by a delivery process of their own (`mailbot deliver
+--follow`, started fresh) while the inbox is read, each exactly once, whichever side stops
+early or dies."""
 
 from __future__ import annotations
 
 import asyncio
 import email
-import multiprocessing
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -16,7 +17,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 
@@ -25,112 +25,45 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlmodel import Session as DbSession
 from sqlmodel import select
 
-from mailbot.domain import Outcome, OutgoingMail
-from mailbot.mail.smtp import SmtpSink
 from mailbot.pipeline.courier import ProcessCourier
-from mailbot.pipeline.delivery import deliver_pending
-from mailbot.runtime.wiring import build_mailbot
-from mailbot.store.database import connect
-from mailbot.store.outbox import Outbox
-from mailbot.store.store import Store
+from mailbot.runtime.wiring import build_mailbot, deliver_command
 from mailbot.store.tables import OutboxRow
-from tests.harness import CONFIG, Workspace
+from tests.harness import Workspace
 from tests.processes import PATIENCE, running, wait_until
-from tests.realmail import made_up_name, officer_request
+from tests.realmail import officer_request
+from tests.sending import (
+    T0,
+    claimants,
+    deliver_here,
+    open_store,
+    outbox_states,
+    queue_replies,
+    received,
+    smtp_workspace,
+)
 from tests.servers.smtp import LoopbackSmtpServer, RecordingHandler
 
 # Every test here starts processes of its own.
 pytestmark = pytest.mark.integration
 
-T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-BOOKINGS = "bookings@example.ac.uk"
+
+def courier_for(ws: Workspace) -> ProcessCourier:
+    """The courier `mailbot poll` builds, on the tests' fixed clock."""
+    return ProcessCourier(deliver_command(ws.settings), clock=lambda: T0)
 
 
-def clock() -> datetime:
-    return T0
-
-
-def open_store(tmp_path: Path) -> Store:
-    return Store(connect(f"sqlite:///{tmp_path / 'mailbot.db'}"))
-
-
-def queue_replies(store: Store, count: int, start: int = 0) -> set[str]:
-    """Queue `count` confirmations, as the pipeline does; their Message-IDs."""
-    mails = []
-    for index in range(start, start + count):
-        name = made_up_name(index)
-        message_id = f"<mailbot.pipeline.courier{index}@example.ac.uk>"
-        recipient = f"officer{index}@lancashire.police.uk"
-        message = EmailMessage()
-        message["From"] = f"Forum Bookings <{BOOKINGS}>"
-        message["To"] = f"{name} <{recipient}>"
-        message["Subject"] = "Your place at the forum is confirmed"
-        message["Message-ID"] = message_id
-        message.set_content(f"Dear {name},\n\nYour place is confirmed.\n")
-        mails.append(
-            OutgoingMail(message_id, recipient, Outcome.CONFIRMED, None, message.as_bytes())
-        )
-    with store.transaction() as tx:
-        tx.queue(mails, sender_address=BOOKINGS, now=T0)
-    return {mail.message_id for mail in mails}
-
-
-def received(server: LoopbackSmtpServer) -> Counter[str]:
-    """How many times the server accepted each Message-ID."""
-    found: Counter[str] = Counter()
-    for message in server.messages:
-        parsed = email.message_from_bytes(message.content, policy=default)
-        found[str(parsed["Message-ID"])] += 1
+def delivery_processes() -> list[int]:
+    """This process's children running `mailbot deliver`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with suppress(OSError):
+            ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            if ppid == os.getpid() and b"deliver" in command:
+                found.append(int(entry.name))
     return found
-
-
-def outbox_states(store: Store) -> dict[str, int]:
-    return Outbox(store).counts()
-
-
-def sink_for(server: LoopbackSmtpServer) -> SmtpSink:
-    return SmtpSink(
-        host=server.host, port=server.port, security="none", username=None, password=None
-    )
-
-
-def deliver_here(store: Store, server: LoopbackSmtpServer) -> int:
-    """An ordinary in-process delivery, as the next `mailbot poll` would make."""
-    sink = sink_for(server)
-    try:
-        summary = deliver_pending(Outbox(store), sink, clock)
-    finally:
-        sink.close()
-    assert summary.stopped_by is None
-    return summary.sent
-
-
-class ChildParts:
-    """The courier's factories, noting which process called them."""
-
-    def __init__(self, tmp_path: Path, server: LoopbackSmtpServer) -> None:
-        self.url = f"sqlite:///{tmp_path / 'mailbot.db'}"
-        self.server = server
-        self._log = tmp_path / "opened-by"
-
-    def open_store(self) -> Store:
-        with open(self._log, "a") as log:
-            log.write(f"store {os.getpid()}\n")
-        return Store(connect(self.url))
-
-    def open_sink(self) -> SmtpSink:
-        with open(self._log, "a") as log:
-            log.write(f"sink {os.getpid()}\n")
-        return sink_for(self.server)
-
-    def courier(self) -> ProcessCourier:
-        return ProcessCourier(self.open_store, self.open_sink, clock)
-
-    def opened_by(self) -> list[tuple[str, int]]:
-        if not self._log.exists():
-            return []
-        lines = self._log.read_text().split()
-        return [(what, int(pid)) for what, pid in zip(lines[::2], lines[1::2], strict=True)]
 
 
 class HoldingHandler(RecordingHandler):
@@ -175,47 +108,48 @@ def holding(server: LoopbackSmtpServer) -> HoldingHandler:
 
 
 def test_the_courier_sends_every_queued_reply_from_a_process_of_its_own(
-    tmp_path: Path, smtp_server: LoopbackSmtpServer
+    tmp_path: Path, holding_server: LoopbackSmtpServer
 ) -> None:
-    store = open_store(tmp_path)
-    parts = ChildParts(tmp_path, smtp_server)
-    courier = parts.courier()
+    ws = smtp_workspace(tmp_path, holding_server)
+    store = open_store(ws)
+    courier = courier_for(ws)
+    handler = holding(holding_server)
 
     first = queue_replies(store, 40)
     courier.nudge()
+    assert handler.holding.wait(PATIENCE), "the delivery process never got to the 21st mail"
+    # Mid-send, the mail in flight is claimed by the delivery process, not by this one.
+    assert courier.pid is not None and courier.pid != os.getpid()
+    assert claimants(store) == {f"{platform.node()}:{courier.pid}"}
+    assert delivery_processes() == [courier.pid]
     later = queue_replies(store, 20, start=40)  # queued while the child is sending
     courier.nudge()
+    handler.release.set()
     summary = courier.finish()
 
     assert summary is not None
     assert summary.sent == 60
     assert summary.stopped_by is None
     assert outbox_states(store) == {"sent": 60}
-    queued = first | later
-    assert received(smtp_server) == Counter(dict.fromkeys(queued, 1))
-    # Sent by one child, not by this process: it opened its own store and sink, once.
-    opened = parts.opened_by()
-    assert sorted(what for what, _ in opened) == ["sink", "store"]
-    assert len({pid for _, pid in opened}) == 1
-    assert opened[0][1] != os.getpid()
-    assert smtp_server.handler.connections == 1
-    assert multiprocessing.active_children() == []
+    assert received(holding_server) == Counter(dict.fromkeys(first | later, 1))
+    assert holding_server.handler.connections == 1
+    assert courier.pid is None
+    assert delivery_processes() == []
 
 
-def test_a_courier_never_nudged_forks_nothing_and_leaves_the_sending_to_its_caller(
+def test_a_courier_never_nudged_starts_nothing_and_leaves_the_sending_to_its_caller(
     tmp_path: Path, smtp_server: LoopbackSmtpServer
 ) -> None:
-    store = open_store(tmp_path)
+    ws = smtp_workspace(tmp_path, smtp_server)
+    store = open_store(ws)
     queue_replies(store, 5)
-    parts = ChildParts(tmp_path, smtp_server)
-    children_before = multiprocessing.active_children()
 
-    courier = parts.courier()
+    courier = courier_for(ws)
     assert courier.finish() is None
     assert courier.finish(hurry=True) is None
 
-    assert multiprocessing.active_children() == children_before
-    assert parts.opened_by() == []
+    assert courier.pid is None
+    assert delivery_processes() == []
     assert smtp_server.handler.connections == 0
     assert outbox_states(store) == {"queued": 5}
 
@@ -223,9 +157,10 @@ def test_a_courier_never_nudged_forks_nothing_and_leaves_the_sending_to_its_call
 def test_a_hurried_finish_stops_between_two_mails_and_loses_none(
     tmp_path: Path, holding_server: LoopbackSmtpServer
 ) -> None:
-    store = open_store(tmp_path)
+    ws = smtp_workspace(tmp_path, holding_server)
+    store = open_store(ws)
     queued = queue_replies(store, 200)
-    courier = ChildParts(tmp_path, holding_server).courier()
+    courier = courier_for(ws)
     handler = holding(holding_server)
 
     courier.nudge()
@@ -240,32 +175,24 @@ def test_a_hurried_finish_stops_between_two_mails_and_loses_none(
     assert states["sent"] == len(holding_server.messages)
     # It stopped: the bulk of the queue was left for later instead of being sent now.
     assert states["queued"] >= 100
-    assert multiprocessing.active_children() == []
+    assert delivery_processes() == []
 
     assert deliver_here(store, holding_server) == states["queued"]
     assert received(holding_server) == Counter(dict.fromkeys(queued, 1))
 
 
 PARENT = """\
-import multiprocessing, sys
+import sys
 from datetime import datetime
 from pathlib import Path
+from mailbot.config import load_settings
 from mailbot.pipeline.courier import ProcessCourier
-from mailbot.mail.smtp import SmtpSink
-from mailbot.store.store import Store
-from mailbot.store.database import open_engine
+from mailbot.runtime.wiring import deliver_command
 
-url, port, now, report = sys.argv[1], int(sys.argv[2]), datetime.fromisoformat(sys.argv[3]), Path(sys.argv[4])
-courier = ProcessCourier(
-    open_store=lambda: Store(open_engine(url)),
-    open_sink=lambda: SmtpSink(
-        host="127.0.0.1", port=port, security="none", username=None, password=None
-    ),
-    clock=lambda: now,
-)
+config, now, report = Path(sys.argv[1]), datetime.fromisoformat(sys.argv[2]), Path(sys.argv[3])
+courier = ProcessCourier(deliver_command(load_settings(config)), clock=lambda: now)
 courier.nudge()
-(child,) = multiprocessing.active_children()
-report.with_suffix(".part").write_text(str(child.pid))
+report.with_suffix(".part").write_text(str(courier.pid))
 report.with_suffix(".part").rename(report)
 sys.stdin.read()  # until it is killed
 """
@@ -275,7 +202,8 @@ sys.stdin.read()  # until it is killed
 def test_the_courier_stops_by_itself_when_its_parent_is_killed(
     tmp_path: Path, holding_server: LoopbackSmtpServer, moment: str
 ) -> None:
-    store = open_store(tmp_path)
+    ws = smtp_workspace(tmp_path, holding_server)
+    store = open_store(ws)
     count = 200 if moment == "mid-drain" else 30
     queued = queue_replies(store, count)
     handler = holding(holding_server)
@@ -286,15 +214,7 @@ def test_the_courier_stops_by_itself_when_its_parent_is_killed(
     stderr = tmp_path / "parent.stderr"
     with open(stderr, "wb") as errors:
         parent = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                PARENT,
-                f"sqlite:///{tmp_path / 'mailbot.db'}",
-                str(holding_server.port),
-                T0.isoformat(),
-                str(report),
-            ],
+            [sys.executable, "-c", PARENT, str(ws.config), T0.isoformat(), str(report)],
             stdin=subprocess.PIPE,
             stderr=errors,
         )
@@ -337,17 +257,6 @@ def test_the_courier_stops_by_itself_when_its_parent_is_killed(
     assert max(copies.values()) <= 2
 
 
-def smtp_workspace(root: Path, server: LoopbackSmtpServer, capacity: int) -> Workspace:
-    """The harness's workspace (Maildir inbox, SQLite), replying through the SMTP server."""
-    ws = Workspace(root, capacity=capacity)
-    config = CONFIG.format(capacity=capacity, database_url="sqlite:///mailbot.db")
-    smtp = f'[smtp]\nhost = "{server.host}"\nport = {server.port}\nsecurity = "none"\n'
-    with_smtp = config.replace('[smtp]\nmaildir = "outbox"\n', smtp)
-    assert with_smtp != config
-    ws.config.write_text(with_smtp)
-    return ws
-
-
 def test_a_poll_whose_courier_is_killed_still_sends_every_reply(
     tmp_path: Path, smtp_server: LoopbackSmtpServer
 ) -> None:
@@ -356,25 +265,25 @@ def test_a_poll_whose_courier_is_killed_still_sends_every_reply(
     ws.deliver(*(officer_request(index) for index in range(requests)))
     killed: list[int] = []
 
-    def kill_the_courier(_result: str) -> None:
-        if killed:
-            return
-        couriers = [p for p in multiprocessing.active_children() if p.name == "mailbot-delivery"]
-        assert len(couriers) == 1, "the poll did not start a delivery process"
-        (courier,) = couriers
-        assert courier.pid is not None
-        os.kill(courier.pid, signal.SIGKILL)
-        courier.join(PATIENCE)
-        killed.append(courier.pid)
-
     with build_mailbot(ws.settings, send_alongside=True) as bot:
-        assert bot.courier is not None
+        courier = bot.courier
+        assert isinstance(courier, ProcessCourier)
+
+        def kill_the_courier(_result: str) -> None:
+            if killed:
+                return
+            assert courier.pid is not None, "the poll did not start a delivery process"
+            assert delivery_processes() == [courier.pid]
+            os.kill(courier.pid, signal.SIGKILL)
+            assert wait_until(lambda: not running(courier.pid or 0))
+            killed.append(courier.pid)
+
         summary = bot.poll(on_message=kill_the_courier)
 
     assert killed
     assert summary.handled == requests
     assert summary.delivery.stopped_by is None
-    store = Store(connect(ws.settings.database_url()))
+    store = open_store(ws)
     assert outbox_states(store) == {"sent": requests}
     with DbSession(store.engine) as session:
         queued = set(session.exec(select(OutboxRow.message_id)).all())
@@ -386,21 +295,25 @@ def test_a_poll_whose_courier_is_killed_still_sends_every_reply(
         for m in smtp_server.messages
     }
     assert answered == {f"<request-{index}@lancashire.police.uk>" for index in range(requests)}
-    assert multiprocessing.active_children() == []
+    assert delivery_processes() == []
 
 
 def test_the_courier_keeps_the_time_of_the_pipeline_it_sends_for(
     tmp_path: Path, smtp_server: LoopbackSmtpServer
 ) -> None:
     # Mail is due from the moment the pipeline queued it, by the pipeline's clock; a
-    # courier on another clock would find a poll's own replies not yet due.
+    # courier on another clock (its own process's) would find a poll's replies not yet due.
     ws = smtp_workspace(tmp_path, smtp_server, capacity=10)
     ws.deliver(*(officer_request(index) for index in range(5)))
     with build_mailbot(ws.settings, send_alongside=True) as bot:
         bot.clock = lambda: datetime(2098, 1, 5, 9, 0, tzinfo=UTC)
         summary = bot.poll()
     assert summary.delivery.sent == 5
-    assert outbox_states(Store(connect(ws.settings.database_url()))) == {"sent": 5}
+    store = open_store(ws)
+    assert outbox_states(store) == {"sent": 5}
+    with DbSession(store.engine) as session:
+        sent_at = session.exec(select(OutboxRow.sent_at)).all()
+    assert all(when is not None and when.year == 2098 for when in sent_at)
     assert len(smtp_server.messages) == 5
 
 
@@ -408,14 +321,15 @@ def test_the_courier_keeps_the_time_of_the_pipeline_it_sends_for(
 def test_an_unavailable_server_pauses_the_courier_and_every_reply_stays_queued(
     tmp_path: Path, smtp_server: LoopbackSmtpServer, outage: str
 ) -> None:
-    store = open_store(tmp_path)
+    ws = smtp_workspace(tmp_path, smtp_server)
+    store = open_store(ws)
     queued = queue_replies(store, 30)
     if outage == "421":
         smtp_server.handler.fail_with(421)
     else:
-        smtp_server.stop()  # before the fork, so the child inherits no listening socket
+        smtp_server.stop()
 
-    courier = ChildParts(tmp_path, smtp_server).courier()
+    courier = courier_for(ws)
     courier.nudge()
     summary = courier.finish()
 
@@ -437,9 +351,10 @@ def test_an_unavailable_server_pauses_the_courier_and_every_reply_stays_queued(
 def test_a_hurried_finish_still_says_what_was_sent(
     tmp_path: Path, holding_server: LoopbackSmtpServer
 ) -> None:
-    store = open_store(tmp_path)
+    ws = smtp_workspace(tmp_path, holding_server)
+    store = open_store(ws)
     queue_replies(store, 200)
-    courier = ChildParts(tmp_path, holding_server).courier()
+    courier = courier_for(ws)
     courier.nudge()
     assert holding(holding_server).holding.wait(PATIENCE)
     threading.Timer(0.3, holding(holding_server).release.set).start()
@@ -456,19 +371,22 @@ def test_ctrl_c_during_the_last_sends_of_a_poll_stops_it_between_two_mails(
     tmp_path: Path, holding_server: LoopbackSmtpServer
 ) -> None:
     ws = smtp_workspace(tmp_path, holding_server, capacity=100)
-    store = Store(connect(ws.settings.database_url()))
+    store = open_store(ws)
     queue_replies(store, 200)  # a backlog, as an outage leaves
     ws.deliver(officer_request(1))
+    # In a process group of its own, as a shell's job: Ctrl-C at a terminal reaches the
+    # whole foreground group, which must not include the delivery process.
     poll = subprocess.Popen(
         [sys.executable, "-m", "mailbot", "poll", "--config", str(ws.config)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        process_group=0,
     )
     try:
         assert holding(holding_server).holding.wait(PATIENCE)
         assert wait_until(lambda: ws.folder_count("Processed") == 1)  # the inbox is done
-        poll.send_signal(signal.SIGINT)
+        os.killpg(poll.pid, signal.SIGINT)
         holding(holding_server).release.set()
         _out, err = poll.communicate(timeout=120)
     finally:
@@ -477,3 +395,4 @@ def test_ctrl_c_during_the_last_sends_of_a_poll_stops_it_between_two_mails(
     assert "sending" not in states
     assert states.get("queued", 0) >= 100, f"Ctrl-C was ignored until the queue was sent: {states}"
     assert "delivery process failed" not in err
+    assert "KeyboardInterrupt" not in err.replace("Aborted", ""), "the child saw the Ctrl-C"

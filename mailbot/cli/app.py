@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from mailbot.cli import demo, health, organiser, people, service
+from mailbot.cli import deliver, demo, health, organiser, people, service
 
 app = typer.Typer(
     name="mailbot",
@@ -25,6 +25,7 @@ app = typer.Typer(
 _COMMANDS = (
     ("demo", demo.demo),
     ("poll", service.poll),
+    ("deliver", deliver.deliver),
     ("run", service.run),
     ("digest", service.digest),
     ("reminders", service.reminders),
@@ -61,7 +62,6 @@ class _JsonLines(logging.Formatter):
         return json.dumps(entry)
 
 
-@app.callback()
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from mailbot.cli.common import exit_codes, out
 from mailbot.cli.people import bookings_table
@@ -24,6 +23,8 @@ def demo(
     ] = None,
 ) -> None:
     """Process a seeded inbox in a throw-away workspace and show what was decided."""
+    from rich.table import Table
+
     from mailbot.cli.demo_run import DEMO_CAPACITY, run_demo
 
     with exit_codes():

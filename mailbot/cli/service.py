@@ -4,9 +4,7 @@ digest, send the reminders."""
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -19,22 +17,18 @@ from mailbot.cli.common import (
 )
 from mailbot.errors import OperationalError
 
-if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
 
-
-def poll(config: ConfigOption = None) -> None:
+def poll(ctx: typer.Context, config: ConfigOption = None) -> None:
     """One full cycle: fetch every new message, decide, record, send every pending reply."""
     from mailbot.runtime.wiring import build_mailbot
 
     with exit_codes():
         settings = load(config)
-        with build_mailbot(settings, send_alongside=True) as bot:
+        log_options = _log_options(ctx)
+        with build_mailbot(settings, send_alongside=True, log_options=log_options) as bot:
             if out.is_terminal:
                 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-                # Redrawn from this thread, not rich's own: no other thread may be at work
-                # when the delivery process is forked (see build_mailbot).
                 with Progress(
                     SpinnerColumn(),
                     TextColumn("{task.description}"),
@@ -42,10 +36,9 @@ def poll(config: ConfigOption = None) -> None:
                     TimeElapsedColumn(),
                     console=out,
                     transient=True,
-                    auto_refresh=False,
                 ) as progress:
                     task = progress.add_task("handling the inbox", total=None)
-                    summary = bot.poll(on_message=_advancing(progress, task))
+                    summary = bot.poll(on_message=lambda _result: progress.advance(task))
             else:
                 summary = bot.poll()
         out.print(summary.line(), markup=False, highlight=False)
@@ -59,18 +52,11 @@ def poll(config: ConfigOption = None) -> None:
             raise OperationalError(summary.filing_problem)
 
 
-def _advancing(progress: Progress, task: TaskID) -> Callable[[str], None]:
-    """Count a handled message, redrawing the progress line at most ten times a second."""
-    last_drawn = 0.0
-
-    def advance(_result: str) -> None:
-        nonlocal last_drawn
-        progress.advance(task)
-        if time.monotonic() - last_drawn >= 0.1:
-            progress.refresh()
-            last_drawn = time.monotonic()
-
-    return advance
+def _log_options(ctx: typer.Context) -> tuple[str, ...]:
+    """The options `mailbot` was given for its logging, for the processes it starts."""
+    given = ctx.find_root().params
+    flags = (("verbose", "--verbose"), ("json_logs", "--json-logs"))
+    return tuple(flag for name, flag in flags if given.get(name))
 
 
 def run(

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Literal
-
-import jinja2
+from typing import TYPE_CHECKING, Literal
 
 from mailbot.domain import BookingStatus, EventInfo, Notice, Outcome, OutgoingMail
 from mailbot.outbound import mime
-from mailbot.outbound.invite import calendar_invite
+from mailbot.outbound.mime_headers import HeaderValue, Mailbox
 from mailbot.text import one_line
+
+if TYPE_CHECKING:
+    import jinja2
 
 log = logging.getLogger("mailbot.render")
 
@@ -125,6 +126,8 @@ def _autoescape(name: str | None) -> bool:
 
 def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     """The Jinja2 environment every notice is rendered with."""
+    import jinja2  # here, not above: a command that writes no mail never loads it
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(template_dir or _default_template_dir()),
         undefined=jinja2.StrictUndefined,
@@ -164,9 +167,9 @@ def _reply_subject(inbound: str, title: str) -> str:
     return f"Re: {stripped or one_line(title)}"
 
 
-def _recipient(name: str | None, email: str) -> mime.Mailbox:
+def _recipient(name: str | None, email: str) -> Mailbox:
     display = one_line(name) if name else ""
-    return mime.Mailbox(email.strip(), display)
+    return Mailbox(email.strip(), display)
 
 
 _INVITE_METHODS: dict[Outcome, Literal["REQUEST", "CANCEL"]] = {
@@ -191,6 +194,8 @@ def _invite(
         return None
     if method == "REQUEST" and notice.booking.status is not BookingStatus.CONFIRMED:
         return None  # an offered place is not yet theirs: no calendar entry until they accept
+    from mailbot.outbound.invite import calendar_invite  # icalendar: only for mail that invites
+
     try:
         return method, calendar_invite(
             event,
@@ -210,13 +215,13 @@ def _invite(
 
 def _envelope(
     sender: Sender, to_name: str | None, to_address: str, message_id: str, now: datetime
-) -> list[tuple[str, mime.HeaderValue]]:
+) -> list[tuple[str, HeaderValue]]:
     """The headers every mailbot mail starts with. Replies go to the booking address, so an
     answer (an attendee's, or the organiser's commands) comes back to mailbot."""
     return [
-        ("From", mime.Mailbox(sender.booking_address.strip(), one_line(sender.display_name))),
+        ("From", Mailbox(sender.booking_address.strip(), one_line(sender.display_name))),
         ("To", _recipient(to_name, to_address)),
-        ("Reply-To", mime.Mailbox(sender.booking_address.strip())),
+        ("Reply-To", Mailbox(sender.booking_address.strip())),
         ("Date", format_datetime(now)),
         ("Message-ID", one_line(message_id)),
     ]

@@ -1,39 +1,42 @@
-"""Send the outbox from a child process while this one reads the inbox, so that a long poll
+"""Send the outbox from a second process while this one reads the inbox, so that a long poll
 sends on the machine's other core instead of between messages.
 
-The child is an ordinary outbox client: it claims, sends and marks exactly as `mailbot poll`
-does in-process, under its own process identity, so a child killed mid-send is re-queued by
-the next run like any other dead claimant. It starts on the first nudge (an idle poll forks
-nothing), sends whatever is due each time it is nudged, stops between two mails when told to
-hurry or when its parent dies, and sends a last time when asked to finish.
+The second process is a command of its own (`mailbot deliver --follow`), started fresh, and
+the two speak over its stdin and stdout: one line from the parent each time something may
+have been queued, one JSON line back with what was sent. It is an ordinary outbox client: it
+claims, sends and marks exactly as `mailbot poll` does in-process, under its own process
+identity, so one killed mid-send is re-queued by the next run like any other dead claimant.
+It starts on the first nudge (an idle poll starts nothing), sends whatever is due each time
+it is nudged, stops between two mails when told to hurry or when its parent is gone (its
+stdin ends), and sends a last time when asked to finish.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import logging
-import multiprocessing
-import os
-import signal
+import queue
+import subprocess
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from multiprocessing.synchronize import Event
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import IO, Protocol
 
+from mailbot.errors import OperationalError
 from mailbot.mail.base import MailSink
 from mailbot.pipeline.delivery import DeliverySummary, deliver_pending
 from mailbot.store.outbox import Outbox
-from mailbot.store.store import Store
 
 log = logging.getLogger("mailbot.courier")
 
-_NUDGE = b"n"
-_FINISH = b"f"
-_HURRIED_JOIN_SECONDS = 60.0  # one SMTP transaction, bounded by its own timeouts
+# The parent's words, one a line; NUDGE and FINISH carry the parent's clock reading.
+_NUDGE = "nudge"
+_FINISH = "finish"
+_HURRY = "hurry"
+_HURRIED_WAIT_SECONDS = 60.0  # one SMTP transaction, bounded by its own timeouts
 # Nudges closer together than this are dropped: the child sends everything due each time it
 # wakes, so one nudge covers the mail of several messages, and fewer wake-ups leave more of
 # the machine to the handling. The final drain covers whatever the last nudge missed.
@@ -54,124 +57,193 @@ class Courier(Protocol):
 
 
 class ProcessCourier:
-    """A `Courier` in a forked child with its own database connection and mail sink."""
+    """A `Courier` in a process of its own, running `command` (`mailbot deliver --follow`).
 
-    def __init__(
-        self,
-        open_store: Callable[[], Store],
-        open_sink: Callable[[], MailSink],
-        clock: Callable[[], datetime],
-    ) -> None:
-        self._parts = _Parts(open_store, open_sink, clock, parent=os.getpid())
-        self._child: BaseProcess | None = None
-        self._pipe: Connection | None = None
-        self._hurry: Event | None = None
+    `clock` is the pipeline's: each word to the child carries its reading, so mail is due
+    by the clock that queued it, a swapped one included.
+    """
+
+    def __init__(self, command: Sequence[str], clock: Callable[[], datetime]) -> None:
+        self._command = tuple(command)
+        self._clock = clock
+        self._child: subprocess.Popen[str] | None = None
+        self._unstartable = False
         self._last_nudge = -_NUDGE_INTERVAL_SECONDS
 
+    @property
+    def pid(self) -> int | None:
+        """The delivery process's id while one runs."""
+        return None if self._child is None else self._child.pid
+
     def nudge(self) -> None:
-        if self._pipe is None:
-            self._start()
-        assert self._pipe is not None  # _start sets it
+        if self._child is None:
+            self._child = self._start()
+            if self._child is None:
+                return
         now = time.monotonic()
         if now - self._last_nudge < _NUDGE_INTERVAL_SECONDS:
             return
         self._last_nudge = now
-        # A send fails only when the child is gone; finish() finds out and the caller sends.
-        with contextlib.suppress(OSError):
-            self._pipe.send_bytes(_NUDGE)
+        _tell(self._child, f"{_NUDGE} {self._clock().isoformat()}")
 
     def finish(self, *, hurry: bool = False) -> DeliverySummary | None:
-        child, pipe, hurry_event = self._child, self._pipe, self._hurry
-        self._child = self._pipe = self._hurry = None
-        if child is None or pipe is None or hurry_event is None:
+        child, self._child = self._child, None
+        if child is None:
             return None
-        summary: object = None
+        assert child.stdout is not None  # started with a pipe
+        answer = ""
         try:
             if hurry:
-                hurry_event.set()
-            pipe.send_bytes(_FINISH)
-            summary = pipe.recv()
-        except (EOFError, OSError):
-            log.warning("the delivery process ended early; this process sends instead")
+                _tell(child, _HURRY)
+            _tell(child, f"{_FINISH} {self._clock().isoformat()}")
+            answer = child.stdout.readline()
         except BaseException:
             # Ctrl-C while the last mails go out: stop between two of them, as handling does.
-            hurry_event.set()
             hurry = True
+            _tell(child, _HURRY)
             raise
         finally:
-            pipe.close()
-            child.join(_HURRIED_JOIN_SECONDS if hurry else None)
-        return summary if isinstance(summary, DeliverySummary) else None
+            _end(child, hurried=hurry)
+        summary = summary_from_json(answer)
+        if summary is None:
+            log.warning("the delivery process ended early; this process sends instead")
+        return summary
 
-    def _start(self) -> None:
-        # fork: the child needs the parent's configuration objects, not a fresh interpreter
-        # (which would import mailbot again, a second or more of start-up).
-        context = multiprocessing.get_context("fork")
-        ours, theirs = context.Pipe()
-        hurry = context.Event()
-        child = context.Process(
-            target=_deliver_when_nudged,
-            args=(theirs, ours, hurry, self._parts),
-            name="mailbot-delivery",
-            daemon=True,
-        )
-        child.start()
-        theirs.close()
-        self._child, self._pipe, self._hurry = child, ours, hurry
+    def _start(self) -> subprocess.Popen[str] | None:
+        if self._unstartable:
+            return None
+        try:
+            # Its own process group: a Ctrl-C at the terminal reaches only the parent, which
+            # decides whether the child hurries.
+            child = subprocess.Popen(
+                self._command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                encoding="utf-8",
+                process_group=0,
+            )
+        except OSError as exc:
+            self._unstartable = True
+            log.warning("cannot start the delivery process (%s); this process sends", exc)
+            return None
         log.debug("delivery process %s started", child.pid)
+        return child
 
 
-@dataclass(frozen=True)
-class _Parts:
-    """What the child builds its outbox client from, and whose child it is."""
-
-    open_store: Callable[[], Store]
-    open_sink: Callable[[], MailSink]
-    clock: Callable[[], datetime]
-    parent: int
+def _tell(child: subprocess.Popen[str], word: str) -> None:
+    assert child.stdin is not None  # started with a pipe
+    # A write fails only when the child is gone; finish() finds out and the caller sends.
+    with contextlib.suppress(OSError, ValueError):
+        child.stdin.write(word + "\n")
+        child.stdin.flush()
 
 
-def _deliver_when_nudged(
-    pipe: Connection, parents_end: Connection, hurry: Event, parts: _Parts
-) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which decides
-    parents_end.close()  # else the parent's death would never read as end-of-file here
-
-    def orphaned() -> bool:
-        return os.getppid() != parts.parent
-
-    def should_stop() -> bool:
-        return hurry.is_set() or orphaned()
-
-    sink: MailSink | None = None
+def _end(child: subprocess.Popen[str], *, hurried: bool) -> None:
+    for stream in (child.stdin, child.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
     try:
-        outbox = Outbox(parts.open_store())
-        sink = parts.open_sink()
-        summary = DeliverySummary()
-        while True:
-            finishing = _next_instruction(pipe)
-            if orphaned():
-                return
+        child.wait(_HURRIED_WAIT_SECONDS if hurried else None)
+    except subprocess.TimeoutExpired:
+        # What it had claimed is re-queued by the next run, as for any dead claimant.
+        child.kill()
+        child.wait()
+
+
+def summary_as_json(summary: DeliverySummary) -> str:
+    return json.dumps(dataclasses.asdict(summary))
+
+
+def summary_from_json(line: str) -> DeliverySummary | None:
+    """The summary a delivery process wrote, or None for anything else (nothing at all)."""
+    try:
+        fields = json.loads(line)
+    except ValueError:
+        return None
+    counts = ("sent", "deferred", "failed", "requeued")
+    if not isinstance(fields, dict) or set(fields) != {*counts, "stopped_by"}:
+        return None
+    if not all(type(fields[name]) is int for name in counts):
+        return None
+    if not isinstance(fields["stopped_by"], str | None):
+        return None
+    return DeliverySummary(**fields)
+
+
+def deliver_as_told(instructions: IO[str], report: IO[str], outbox: Outbox, sink: MailSink) -> None:
+    """The child's side: send what is due at each word on `instructions`, and write the
+    summary as one JSON line on `report` when told to finish. Returns without a summary
+    when the parent is gone."""
+    told = _Instructions(instructions)
+    clock = _ParentsClock()
+    summary = DeliverySummary()
+    try:
+        while (word := told.next()) is not None:
+            finishing, parents_now = word
+            clock.set(parents_now)
             # A server found unavailable is tried again only at the end, as in-process.
-            if not hurry.is_set() and (finishing or summary.stopped_by is None):
-                summary += deliver_pending(outbox, sink, parts.clock, should_stop)
+            if not told.stop.is_set() and (finishing or summary.stopped_by is None):
+                summary += deliver_pending(outbox, sink, clock, told.stop.is_set)
             if finishing:
                 with contextlib.suppress(OSError):  # the parent may have stopped listening
-                    pipe.send(summary)
+                    report.write(summary_as_json(summary) + "\n")
+                    report.flush()
                 return
-    except EOFError:
-        return  # the parent has gone; the next run re-queues anything left claimed
-    except Exception as exc:  # reported to the parent as a missing summary
-        log.warning("delivery process failed: %s: %s", type(exc).__name__, exc)
-    finally:
-        if sink is not None:
-            sink.close()
+    except Exception as exc:  # the parent, finding no summary, sends itself
+        raise OperationalError(f"delivery process failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _next_instruction(pipe: Connection) -> bool:
-    """Block for the next word from the parent, then read all that queued up behind it;
-    True when one of them asks to finish."""
-    words = pipe.recv_bytes()
-    while pipe.poll():
-        words += pipe.recv_bytes()
-    return _FINISH in words
+class _Instructions:
+    """The parent's words, read by a thread of their own so that a hurry, or the end of the
+    parent, is seen between two mails of a drain."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stop = threading.Event()  # hurried, or the parent is gone
+        self._words: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        threading.Thread(
+            target=self._read, args=(stream,), name="mailbot-instructions", daemon=True
+        ).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        try:
+            for line in stream:
+                if line.strip() == _HURRY:
+                    self.stop.set()
+                self._words.put(line.strip())
+        finally:
+            self.stop.set()
+            self._words.put(None)
+
+    def next(self) -> tuple[bool, datetime | None] | None:
+        """Block for the next word, then take all that queued up behind it: whether one of
+        them asks to finish, and the latest clock reading among them; None once the parent
+        is gone."""
+        words = [self._words.get()]
+        with contextlib.suppress(queue.Empty):
+            while words[-1] is not None:
+                words.append(self._words.get_nowait())
+        if None in words:
+            return None
+        finishing = False
+        parents_now = None
+        for word in words:
+            name, _, reading = (word or "").partition(" ")
+            finishing = finishing or name == _FINISH
+            with contextlib.suppress(ValueError):
+                parents_now = datetime.fromisoformat(reading)
+        return finishing, parents_now
+
+
+class _ParentsClock:
+    """The parent's time as last told, running on from there."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def set(self, parents_now: datetime | None) -> None:
+        if parents_now is not None:
+            self._offset = parents_now - datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self._offset

@@ -37,6 +37,11 @@ class DeliverySummary:
             stopped_by=later.stopped_by,
         )
 
+    def line(self) -> str:
+        """One line for `mailbot status` and `mailbot deliver`."""
+        line = f"sent {self.sent}, deferred {self.deferred}, failed {self.failed}"
+        return f"{line}; paused: {self.stopped_by}" if self.stopped_by else line
+
 
 def deliver_pending(
     outbox: Outbox,

@@ -9,9 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-
-import jinja2
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from mailbot.domain import (
     Automated,
@@ -20,12 +18,12 @@ from mailbot.domain import (
     Policy,
     RawMessage,
 )
-from mailbot.errors import InboxFilingError, OperationalError
+from mailbot.errors import AlreadyRecordedError, InboxFilingError, OperationalError
 from mailbot.inbound.classify import OwnIdentity, classify
 from mailbot.inbound.classify.bounce import Bounce, bounce_report
 from mailbot.inbound.parse import parse
 from mailbot.mail.base import MailSink, MailSource
-from mailbot.outbound.render import Sender
+from mailbot.outbound.render import Sender, make_environment
 from mailbot.outbound.replies import ReplyWriter
 from mailbot.pipeline.context import Handling
 from mailbot.pipeline.courier import Courier
@@ -33,11 +31,14 @@ from mailbot.pipeline.delivery import DeliverySummary, deliver_pending
 from mailbot.pipeline.handling import answer, note_bounce
 from mailbot.pipeline.organiser_mail import organiser_commands
 from mailbot.refs import random_ref
-from mailbot.rules.decide import expire_offer
 from mailbot.rules.organiser import CommandsResult
+from mailbot.rules.waitlist import expire_offer
 from mailbot.store.bookings import LedgerEntry
 from mailbot.store.outbox import Outbox
 from mailbot.store.store import Store
+
+if TYPE_CHECKING:
+    import jinja2
 
 log = logging.getLogger("mailbot.poll")
 
@@ -98,7 +99,7 @@ class Mailbot:
         store: Store,
         source: MailSource,
         sink: MailSink,
-        templates: jinja2.Environment,
+        templates: jinja2.Environment | None = None,
         clock: Callable[[], datetime] = utc_now,
         make_ref: Callable[[], str] = random_ref,
         make_token: Callable[[], str] = lambda: secrets.token_hex(12),
@@ -109,7 +110,8 @@ class Mailbot:
         self.store = store
         self.source = source
         self.sink = sink
-        self.templates = templates
+        # Made when the first mail is written: an idle poll never loads the templates.
+        self._templates = templates
         self.clock = clock
         self.make_ref = make_ref
         self.make_token = make_token
@@ -120,6 +122,16 @@ class Mailbot:
         self.courier = courier
         self.outbox = Outbox(store)
         self._quiet_polls = 0
+
+    @property
+    def templates(self) -> jinja2.Environment:
+        if self._templates is None:
+            self._templates = make_environment()
+        return self._templates
+
+    @templates.setter
+    def templates(self, templates: jinja2.Environment) -> None:
+        self._templates = templates
 
     def __enter__(self) -> Mailbot:
         return self
@@ -231,7 +243,6 @@ class Mailbot:
         now = self.clock()
         lapsed: Counter[str] = Counter()
         by_slug = {event.slug: event for event in self.settings.events}
-        writer = self.writer()
         with self.store.transaction() as tx:
             for booking in tx.lapsed_offers(now):
                 event = by_slug.get(booking.event_slug)
@@ -240,7 +251,7 @@ class Mailbot:
                 snapshot = tx.snapshot(event, booking.email)
                 decision = expire_offer(booking, snapshot, self.settings.policy, now)
                 tx.apply_decision(decision, actor="system", now=now)
-                mails = writer.write(decision.notices, None, now, default_event=event)
+                mails = self.writer().write(decision.notices, None, now, default_event=event)
                 tx.queue(mails, sender_address=self.from_address, now=now)
                 lapsed["offer lapsed"] += 1
                 log.info("offer to %s lapsed", booking.ref)
@@ -277,14 +288,12 @@ class Mailbot:
         """
         try:
             return self.handle(raw)
+        except AlreadyRecordedError:
+            # Another process recorded this message first; the next poll moves it.
+            log.info("%s was handled concurrently by another process", raw.source_key)
+            return "already handled"
         except OperationalError:
             raise
-        except SQLAlchemyError as exc:
-            if isinstance(exc, IntegrityError):
-                # Another process recorded this message first; the next poll moves it.
-                log.info("%s was handled concurrently by another process", raw.source_key)
-                return "already handled"
-            raise OperationalError(f"database error: {_first_line(exc)}") from exc
         except Exception as exc:
             return self._count_failure(raw, exc)
 

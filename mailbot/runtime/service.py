@@ -9,9 +9,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from mailbot.errors import ConfigError, OperationalError
-from mailbot.pipeline.poll import Mailbot
+
+if TYPE_CHECKING:
+    from mailbot.pipeline.poll import Mailbot
 
 log = logging.getLogger("mailbot.service")
 

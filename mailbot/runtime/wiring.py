@@ -1,21 +1,27 @@
-"""Build the real edges (inbox, outbox, database) from validated settings."""
+"""Build the real edges (inbox, outbox, database) from validated settings.
+
+Each function imports what it builds: a command pays only for the edges it opens (an idle
+poll on a Maildir loads no IMAP or SMTP client, the delivery process no templates)."""
 
 from __future__ import annotations
 
-from mailbot.config import Settings
-from mailbot.inbound.classify import OwnIdentity
-from mailbot.mail.base import MailSink, MailSource, TokenSource
-from mailbot.mail.imap import ImapSource
-from mailbot.mail.maildir import MaildirSink, MaildirSource
-from mailbot.mail.smtp import SmtpSink
-from mailbot.outbound.render import Sender, make_environment
-from mailbot.pipeline.courier import ProcessCourier
-from mailbot.pipeline.poll import Mailbot, PipelineSettings
-from mailbot.store.database import connect, open_engine
-from mailbot.store.store import Store
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailbot.config import Settings
+    from mailbot.mail.base import MailSink, MailSource, TokenSource
+    from mailbot.pipeline.poll import Mailbot, PipelineSettings
+    from mailbot.store.outbox import Outbox
+    from mailbot.store.store import Store
 
 
 def pipeline_settings(settings: Settings) -> PipelineSettings:
+    from mailbot.inbound.classify import OwnIdentity
+    from mailbot.outbound.render import Sender
+    from mailbot.pipeline.poll import PipelineSettings
+
     booking_address = settings.mailbox.address.lower()
     return PipelineSettings(
         events=settings.event_infos(),
@@ -37,6 +43,9 @@ def pipeline_settings(settings: Settings) -> PipelineSettings:
 
 
 def open_store(settings: Settings) -> Store:
+    from mailbot.store.database import connect
+    from mailbot.store.store import Store
+
     store = Store(connect(settings.database_url()))
     store.sync_events(settings.event_infos())
     return store
@@ -67,12 +76,16 @@ def token_source(settings: Settings) -> TokenSource | None:
 def open_source(settings: Settings, tokens: TokenSource | None = None) -> MailSource:
     box = settings.mailbox
     if box.maildir is not None:
+        from mailbot.mail.maildir import MaildirSource
+
         return MaildirSource(
             settings.resolve_path(box.maildir),
             processed_folder=box.processed_folder,
             quarantine_folder=box.quarantine_folder,
         )
     assert box.host is not None  # the settings validator requires host or maildir
+    from mailbot.mail.imap import ImapSource
+
     oauth = box.auth == "oauth2"
     if oauth and tokens is None:
         tokens = token_source(settings)
@@ -93,8 +106,12 @@ def open_source(settings: Settings, tokens: TokenSource | None = None) -> MailSo
 def open_sink(settings: Settings, tokens: TokenSource | None = None) -> MailSink:
     smtp = settings.smtp
     if smtp.maildir is not None:
+        from mailbot.mail.maildir import MaildirSink
+
         return MaildirSink(settings.resolve_path(smtp.maildir))
     assert smtp.host is not None  # the settings validator requires host or maildir
+    from mailbot.mail.smtp import SmtpSink
+
     oauth = smtp.auth == "oauth2"
     if oauth and tokens is None:
         tokens = token_source(settings)
@@ -110,28 +127,43 @@ def open_sink(settings: Settings, tokens: TokenSource | None = None) -> MailSink
     )
 
 
-def build_mailbot(settings: Settings, *, send_alongside: bool = False) -> Mailbot:
+def open_outbox(settings: Settings) -> Outbox:
+    """The outbox alone, for a process that only sends (`mailbot deliver`)."""
+    from mailbot.store.database import connect
+    from mailbot.store.outbox import Outbox
+    from mailbot.store.store import Store
+
+    return Outbox(Store(connect(settings.database_url())))
+
+
+def deliver_command(settings: Settings, log_options: Sequence[str] = ()) -> list[str]:
+    """The command line of a delivery process that sends when this one says so: a fresh
+    interpreter, given the configuration file and this process's logging options."""
+    config = ["--config", str(settings.source)]
+    return [sys.executable, "-m", "mailbot", *log_options, "deliver", *config, "--follow"]
+
+
+def build_mailbot(
+    settings: Settings, *, send_alongside: bool = False, log_options: Sequence[str] = ()
+) -> Mailbot:
     """Everything `mailbot poll` needs, opened and ready; the caller closes the edges.
 
-    `send_alongside`: a poll's replies are sent by a child process while the inbox is
-    read (see courier). Only for a process with no other threads at work: the child is
-    forked, and a lock held by another thread at that moment would stay held in it.
+    `send_alongside`: a poll's replies are sent by a delivery process of their own while
+    the inbox is read (see courier), started with `log_options` (e.g. `--json-logs`).
     """
+    from mailbot.pipeline.courier import ProcessCourier
+    from mailbot.pipeline.poll import Mailbot
+
     tokens = token_source(settings)
     bot = Mailbot(
         pipeline_settings(settings),
         store=open_store(settings),
         source=open_source(settings, tokens),
         sink=open_sink(settings, tokens),
-        templates=make_environment(),
     )
     if send_alongside:
-        # The schema is already current: the child only needs its own connections. It
-        # reads the pipeline's clock, so a clock swapped on the Mailbot holds there too.
-        url = settings.database_url()
         bot.courier = ProcessCourier(
-            open_store=lambda: Store(open_engine(url)),
-            open_sink=lambda: open_sink(settings, tokens),
+            deliver_command(settings, log_options),
             clock=lambda: bot.clock(),  # noqa: PLW0108 - read late: the clock may be swapped
         )
     return bot

@@ -29,8 +29,6 @@ from email.message import Message
 from email.parser import HeaderParser
 from functools import lru_cache
 
-from flufl.bounce import all_failures
-
 _DELIVERY_STATUS_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _RETURNED_HEADER_TYPES = frozenset(
     {"text/rfc822-headers", "message/rfc822-headers", "message/global-headers"}
@@ -148,6 +146,9 @@ def _flufl_failures(message: Message) -> tuple[frozenset[str], frozenset[str]]:
     A detector that raises on odd mail stops flufl's whole scan, so the DSN reading in this
     module is what still finds the standard reports then.
     """
+    # Only here: most mail is not worth scanning, and flufl.bounce takes 20 ms to import.
+    from flufl.bounce import all_failures
+
     try:
         temporary, permanent = all_failures(message)
     except Exception:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from icalendar import Calendar, Component
+if TYPE_CHECKING:
+    from icalendar import Calendar, Component
 
 _MAILTO = "mailto:"
 # Replies normally describe one event; these are the components a reply can answer.
@@ -74,6 +76,9 @@ def calendar_reply(ics_text: str) -> CalendarReply | None:
     """The reply a text/calendar part carries; None for anything unreadable or method-less."""
     if not ics_text.strip():
         return None
+    # Only here: most mail has no calendar part, and icalendar takes 40 ms to import.
+    from icalendar import Calendar
+
     try:
         parsed = Calendar.from_ical(ics_text)
         if not isinstance(parsed, Calendar):
