@@ -3,12 +3,16 @@ wrong import to a copy of the package and expects lint-imports to refuse it, by 
 
 from __future__ import annotations
 
+import pkgutil
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+
+import mailbot
 
 pytestmark = pytest.mark.integration  # runs lint-imports as a process
 
@@ -75,3 +79,12 @@ def test_a_wrong_import_breaks_a_contract(
     result = lint_imports(tree)
     assert result.returncode == 1, result.stdout + result.stderr
     assert refusal in result.stdout
+
+
+def test_every_top_level_module_has_a_layer() -> None:
+    # A module left out of the layers would be free to import anything, unnoticed.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = next(c for c in config["contracts"] if c["type"] == "layers")["layers"]
+    layered = {name.strip() for layer in layers for name in layer.split("|")}
+    top_level = {f"mailbot.{m.name}" for m in pkgutil.iter_modules(mailbot.__path__)}
+    assert top_level - {"mailbot.__main__"} == layered
