@@ -138,6 +138,6 @@ def test_control_characters_in_a_subject_reach_neither_the_ledger_nor_the_digest
     _disposition, reason = ledger(ws)["sam@example.com"]
     assert reason.endswith(": Your invoice [2J is ready")
     with ws.bot() as bot:
-        digest = send_digest(bot, "organiser@example.ac.uk", dry_run=True)
+        digest = send_digest(bot.scheduled(), "organiser@example.ac.uk", dry_run=True)
     assert "Your invoice [2J is ready" in digest.text
     assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f]", digest.text)

@@ -54,7 +54,7 @@ def test_the_digest_shows_what_needs_the_organiser_and_is_sent_only_with_news(
     held_ref = next(r.booking for r in ws.all_replies() if r.outcome == "held")
 
     with ws.bot(clock=at(datetime(2026, 11, 26, 8, 0, tzinfo=UTC))) as bot:
-        result = send_digest(bot, ORGANISER)
+        result = send_digest(bot.scheduled(), ORGANISER)
     assert result.sent
     (digest,) = ws.new_replies()
     assert digest.to == ORGANISER
@@ -68,7 +68,7 @@ def test_the_digest_shows_what_needs_the_organiser_and_is_sent_only_with_news(
     assert "Lancashire Constabulary" in text
 
     with ws.bot(clock=at(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))) as bot:
-        again = send_digest(bot, ORGANISER)
+        again = send_digest(bot.scheduled(), ORGANISER)
     assert again.sent, "a request still held for review is news every day"
 
     ws.deliver(
@@ -80,10 +80,10 @@ def test_the_digest_shows_what_needs_the_organiser_and_is_sent_only_with_news(
         bot.poll()
     ws.new_replies()
     with ws.bot(clock=at(datetime(2026, 11, 29, 8, 0, tzinfo=UTC))) as bot:
-        quiet = send_digest(bot, ORGANISER)
+        quiet = send_digest(bot.scheduled(), ORGANISER)
     assert not quiet.sent and ws.new_replies() == []
     with ws.bot(clock=at(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))) as bot:
-        assert send_digest(bot, ORGANISER, always=True).sent
+        assert send_digest(bot.scheduled(), ORGANISER, always=True).sent
 
 
 def test_each_reminder_once_late_bookers_skip_early_ones_and_downtime_sends_one(
@@ -97,7 +97,7 @@ def test_each_reminder_once_late_bookers_skip_early_ones_and_downtime_sends_one(
 
     def run_at(moment: datetime) -> list[tuple[str, str]]:
         with ws.bot(clock=at(moment)) as bot:
-            return [(p.email, p.offset) for p in send_reminders(bot, offsets)]
+            return [(p.email, p.offset) for p in send_reminders(bot.scheduled(), offsets)]
 
     assert run_at(START - timedelta(days=8)) == []
     assert run_at(START - timedelta(days=7)) == [("officer1@lancashire.police.uk", "7d")]
@@ -127,11 +127,11 @@ def test_after_downtime_only_the_latest_reminder_goes_out(tmp_path: Path) -> Non
     ws.poll()
     ws.new_replies()
     with ws.bot(clock=at(START - timedelta(hours=12))) as bot:
-        plans = send_reminders(bot, ("7d", "1d"))
+        plans = send_reminders(bot.scheduled(), ("7d", "1d"))
     assert [(p.offset, p.skipped) for p in plans] == [("1d", ("7d",))]
     assert [r.outcome for r in ws.new_replies()] == ["reminder"]
     with ws.bot(clock=at(START - timedelta(hours=11))) as bot:
-        assert send_reminders(bot, ("7d", "1d")) == []
+        assert send_reminders(bot.scheduled(), ("7d", "1d")) == []
 
 
 @pytest.mark.integration

@@ -99,7 +99,7 @@ def digest(config: ConfigOption = None, dry_run: DryRun = False) -> None:
         settings = load(config)
         with build_mailbot(settings) as bot:
             result = send_digest(
-                bot,
+                bot.scheduled(),
                 settings.organiser.email,
                 always=settings.schedule.digest_always,
                 dry_run=dry_run,
@@ -119,7 +119,9 @@ def reminders(config: ConfigOption = None, dry_run: DryRun = False) -> None:
     with exit_codes():
         settings = load(config)
         with build_mailbot(settings) as bot:
-            plans = send_reminders(bot, tuple(settings.schedule.reminders), dry_run=dry_run)
+            plans = send_reminders(
+                bot.scheduled(), tuple(settings.schedule.reminders), dry_run=dry_run
+            )
         verb = "would send" if dry_run else "sent"
         for plan in plans:
             skipped = f" (instead of {', '.join(plan.skipped)})" if plan.skipped else ""

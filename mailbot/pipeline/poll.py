@@ -14,18 +14,16 @@ from typing import TYPE_CHECKING
 from mailbot.domain import (
     Automated,
     Disposition,
-    EventInfo,
-    Policy,
     RawMessage,
 )
 from mailbot.errors import AlreadyRecordedError, InboxFilingError, OperationalError
-from mailbot.inbound.classify import OwnIdentity, classify
+from mailbot.inbound.classify import classify
 from mailbot.inbound.classify.bounce import Bounce, bounce_report
 from mailbot.inbound.parse import parse
 from mailbot.mail.base import MailSink, MailSource
-from mailbot.outbound.render import Sender, make_environment
+from mailbot.outbound.render import make_environment
 from mailbot.outbound.replies import ReplyWriter
-from mailbot.pipeline.context import Handling
+from mailbot.pipeline.context import Handling, PipelineSettings, Scheduled
 from mailbot.pipeline.courier import Courier
 from mailbot.pipeline.delivery import DeliverySummary, deliver_pending
 from mailbot.pipeline.handling import answer, note_bounce
@@ -45,19 +43,6 @@ log = logging.getLogger("mailbot.poll")
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class PipelineSettings:
-    """Everything the pipeline needs to know from the configuration."""
-
-    events: tuple[EventInfo, ...]
-    policy: Policy
-    own: OwnIdentity
-    trusted_authserv_ids: tuple[str, ...]
-    sender: Sender
-    max_failures: int = 3
-    replies_per_day: int = 5
 
 
 @dataclass
@@ -167,7 +152,7 @@ class Mailbot:
         if summary.handled or summary.delivery.sent or self._quiet_polls % _QUIET_RECORD == 0:
             # A quiet poll is recorded now and then, not every few seconds for months.
             self.store.record_run("poll", started, handled, summary.line())
-            self.store.record_run("delivery", handled, self.clock(), _delivery_line(summary))
+            self.store.record_run("delivery", handled, self.clock(), summary.delivery.line())
         self._quiet_polls = 0 if summary.handled else self._quiet_polls + 1
         return summary
 
@@ -371,6 +356,10 @@ class Mailbot:
             writer=self.writer(),
         )
 
+    def scheduled(self) -> Scheduled:
+        """What a scheduled task gets: the store, the writer, the clock and the way out."""
+        return Scheduled(self.store, self.writer(), self.clock, self.deliver)
+
     def organiser_commands(self, text: str) -> CommandsResult:
         """The organiser's commands from the command line, under the rules mail follows."""
         return organiser_commands(self.store, self.handling(), text, self.clock())
@@ -385,12 +374,6 @@ _UNANSWERED_RESULTS = {
 }
 
 
-def _delivery_line(summary: PollSummary) -> str:
-    delivery = summary.delivery
-    line = f"sent {delivery.sent}, deferred {delivery.deferred}, failed {delivery.failed}"
-    return f"{line}; paused: {delivery.stopped_by}" if delivery.stopped_by else line
-
-
 def _bounce_reason(bounce: Bounce) -> str:
     kind = "delayed delivery notice" if bounce.temporary else "bounce"
     addresses = ", ".join(bounce.failed_addresses[:3])
@@ -398,5 +381,5 @@ def _bounce_reason(bounce: Bounce) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
+    text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

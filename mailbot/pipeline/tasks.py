@@ -9,16 +9,16 @@ from datetime import datetime
 
 from mailbot.domain import BookingStatus, Notice, Outcome
 from mailbot.outbound.digest import digest_subject, has_news, render_digest
-from mailbot.outbound.render import new_message_id, render_digest_mail
-from mailbot.pipeline.poll import Mailbot
+from mailbot.outbound.render import render_digest_mail
+from mailbot.pipeline.context import Scheduled
 from mailbot.rules.reminders import Attendee, due_reminders
 from mailbot.store.digest_query import digest_state, last_run
 
 log = logging.getLogger("mailbot.tasks")
 
 
-def record_run(bot: Mailbot, job: str, started: datetime, result: str) -> None:
-    bot.store.record_run(job, started, bot.clock(), result)
+def record_run(task: Scheduled, job: str, started: datetime, result: str) -> None:
+    task.store.record_run(job, started, task.clock(), result)
 
 
 @dataclass(frozen=True)
@@ -30,28 +30,29 @@ class DigestResult:
 
 
 def send_digest(
-    bot: Mailbot, organiser: str, *, always: bool = False, dry_run: bool = False
+    task: Scheduled, organiser: str, *, always: bool = False, dry_run: bool = False
 ) -> DigestResult:
     """The organiser's digest of everything since the last one, when there is news."""
-    started = bot.clock()
-    zone = bot.settings.events[0].starts_at.tzinfo
+    started = task.clock()
+    writer = task.writer
+    zone = writer.events[0].starts_at.tzinfo
     state = digest_state(
-        bot.store, bot.settings.events, last_run(bot.store, "digest"), started.astimezone(zone)
+        task.store, writer.events, last_run(task.store, "digest"), started.astimezone(zone)
     )
     subject = digest_subject(state)
-    text, html = render_digest(bot.templates, state)
+    text, html = render_digest(writer.templates, state)
     if dry_run:
         return DigestResult(False, subject, text, "dry run: nothing sent")
     if not (always or has_news(state)):
-        record_run(bot, "digest", started, "nothing new: not sent")
+        record_run(task, "digest", started, "nothing new: not sent")
         return DigestResult(False, subject, text, "nothing new since the last digest")
-    sender = replace(bot.settings.sender, organiser_email=organiser)
-    message_id = new_message_id(bot.settings.own.message_id_domain, bot.make_token())
+    sender = replace(writer.sender, organiser_email=organiser)
+    message_id = writer.new_message_id()
     mail = render_digest_mail(sender, subject, text, html, message_id=message_id, now=started)
-    with bot.store.transaction() as tx:
-        tx.queue([mail], sender_address=bot.settings.sender.booking_address, now=started)
-    bot.deliver()
-    record_run(bot, "digest", started, f"sent: {subject}")
+    with task.store.transaction() as tx:
+        tx.queue([mail], sender_address=writer.sender.booking_address, now=started)
+    task.deliver()
+    record_run(task, "digest", started, f"sent: {subject}")
     return DigestResult(True, subject, text, "sent")
 
 
@@ -64,14 +65,15 @@ class ReminderPlan:
 
 
 def send_reminders(
-    bot: Mailbot, offsets: tuple[str, ...], *, dry_run: bool = False
+    task: Scheduled, offsets: tuple[str, ...], *, dry_run: bool = False
 ) -> list[ReminderPlan]:
     """Every reminder that is due and not yet sent, each recorded so it is never repeated."""
-    started = bot.clock()
+    started = task.clock()
+    writer = task.writer
     planned: list[ReminderPlan] = []
-    with bot.store.transaction() as tx:
+    with task.store.transaction() as tx:
         done = tx.reminders_sent()
-        for event in bot.settings.events:
+        for event in writer.events:
             bookings = tx.bookings_for(event.slug, BookingStatus.CONFIRMED)
             by_ref = {booking.ref: booking for booking in bookings}
             attendees = [Attendee(b.ref, b.email, b.status, b.created_at) for b in bookings]
@@ -81,11 +83,11 @@ def send_reminders(
                 if dry_run:
                     continue
                 notice = Notice(Outcome.REMINDER, booking.view, in_reply=False, template="reminder")
-                mails = bot.writer().write((notice,), None, started, default_event=event)
-                tx.queue(mails, sender_address=bot.settings.sender.booking_address, now=started)
+                mails = writer.write((notice,), None, started, default_event=event)
+                tx.queue(mails, sender_address=writer.sender.booking_address, now=started)
                 tx.record_reminder(due.ref, due.offset, started, skipped=due.skipped)
     if not dry_run:
         if planned:
-            bot.deliver()
-        record_run(bot, "reminders", started, f"{len(planned)} sent")
+            task.deliver()
+        record_run(task, "reminders", started, f"{len(planned)} sent")
     return planned

@@ -39,7 +39,9 @@ def run_digest(config_path: str) -> None:
         log.info("digest: another instance has it")
         return
     with build_mailbot(settings) as bot:
-        result = send_digest(bot, settings.organiser.email, always=settings.schedule.digest_always)
+        result = send_digest(
+            bot.scheduled(), settings.organiser.email, always=settings.schedule.digest_always
+        )
     log.info("digest: %s", result.reason)
 
 
@@ -48,7 +50,7 @@ def run_reminders(config_path: str) -> None:
     if not _claimed(settings, "reminders", REMINDER_CHECK / 2):
         return
     with build_mailbot(settings) as bot:
-        plans = send_reminders(bot, tuple(settings.schedule.reminders))
+        plans = send_reminders(bot.scheduled(), tuple(settings.schedule.reminders))
     if plans:
         log.info("reminders: %d sent", len(plans))
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mailbot.config import Settings
     from mailbot.mail.base import MailSink, MailSource, TokenSource
-    from mailbot.pipeline.poll import Mailbot, PipelineSettings
+    from mailbot.pipeline.context import PipelineSettings
+    from mailbot.pipeline.poll import Mailbot
     from mailbot.store.outbox import Outbox
     from mailbot.store.store import Store
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 def pipeline_settings(settings: Settings) -> PipelineSettings:
     from mailbot.inbound.classify import OwnIdentity
     from mailbot.outbound.render import Sender
-    from mailbot.pipeline.poll import PipelineSettings
+    from mailbot.pipeline.context import PipelineSettings
 
     booking_address = settings.mailbox.address.lower()
     return PipelineSettings(
