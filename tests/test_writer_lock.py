@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import fcntl
 import multiprocessing
-import os
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
@@ -21,7 +17,7 @@ import pytest
 from mailbot.store.database import connect
 from mailbot.store.store import Store
 from mailbot.store.writer_lock import WriterLock
-from tests.processes import PATIENCE, running, wait_until
+from tests.processes import PATIENCE, wait_until
 
 # Every test here starts processes of its own.
 pytestmark = pytest.mark.integration
@@ -170,76 +166,6 @@ def test_the_lock_is_reentrant_in_a_thread_and_a_second_thread_waits_for_it(
         assert last.taken.wait(PATIENCE), "the second waiter never got the lock"
 
 
-PARENT_THAT_FORKS = """\
-import os, sys
-from pathlib import Path
-from mailbot.store.writer_lock import WriterLock
-
-database, report = Path(sys.argv[1]), Path(sys.argv[2])
-with WriterLock(database).held():
-    child = os.fork()
-    if child == 0:
-        sys.stdin.read()  # lives on, after its parent, until the test closes stdin
-        os._exit(0)
-    report.with_suffix(".part").write_text(str(child))
-    report.with_suffix(".part").rename(report)
-    sys.stdin.read()  # holds the lock until it is killed
-"""
-
-TAKE_ONCE = """\
-import sys
-from pathlib import Path
-from mailbot.store.writer_lock import WriterLock
-
-with WriterLock(Path(sys.argv[1])).held():
-    print("taken", flush=True)
-"""
-
-
-def test_a_killed_holders_lock_is_not_kept_alive_by_the_child_it_forked(tmp_path: Path) -> None:
-    # The delivery process is forked from `mailbot poll`; were it to keep its parent's lock
-    # file open, a poll killed in the middle of a write would leave every writer of the
-    # database waiting, for as long as the orphaned child lived.
-    database = tmp_path / "mailbot.db"
-    report = tmp_path / "child.pid"
-    parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT_THAT_FORKS, str(database), str(report)],
-        stdin=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    child = None
-    try:
-        assert wait_until(report.exists), "the parent never forked"
-        child = int(report.read_text())
-        assert held_elsewhere(database), "the parent does not hold the lock"
-
-        parent.send_signal(signal.SIGKILL)
-        parent.wait(PATIENCE)
-        assert running(child), "the child must outlive its parent for this test to mean anything"
-
-        try:
-            third = subprocess.run(
-                [sys.executable, "-c", TAKE_ONCE, str(database)],
-                capture_output=True,
-                text=True,
-                timeout=PATIENCE,
-            )
-        except subprocess.TimeoutExpired:
-            pytest.fail("the dead parent's lock is still held: its child kept the lock file open")
-        assert third.returncode == 0, third.stderr
-        assert third.stdout == "taken\n"
-        assert running(child)
-    finally:
-        if parent.stdin is not None:
-            parent.stdin.close()  # the child reads end-of-file and exits
-        with suppress(ProcessLookupError):
-            parent.kill()
-        parent.wait(PATIENCE)
-        if child is not None and not wait_until(lambda: not running(child), timeout=5):
-            with suppress(ProcessLookupError):
-                os.kill(child, signal.SIGKILL)
-
-
 def test_an_in_memory_database_is_locked_between_threads_without_creating_a_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -258,24 +184,6 @@ def test_an_in_memory_database_is_locked_between_threads_without_creating_a_file
     assert store.claim_job("digest", spacing=timedelta(hours=1), now=moment)
 
     assert list(tmp_path.iterdir()) == []
-
-
-def test_a_child_forked_inside_the_lock_still_locks_out_other_processes_after_leaving_it(
-    tmp_path: Path,
-) -> None:
-    database = tmp_path / "mailbot.db"
-    lock = WriterLock(database)
-    read, write = os.pipe()
-    with lock.held():
-        child = os.fork()
-    if child == 0:  # leaves the block it was forked in, then writes under the lock
-        try:
-            with lock.held():
-                os.write(write, b"1" if held_elsewhere(database) else b"0")
-        finally:
-            os._exit(0)
-    os.waitpid(child, 0)
-    assert os.read(read, 1) == b"1", "the child's later held() took no file lock at all"
 
 
 def test_a_holder_that_never_lets_go_is_waited_for_only_as_long_as_sqlite_would(

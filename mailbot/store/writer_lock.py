@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import os
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,9 +31,9 @@ _PATIENCE_SECONDS = 30.0
 class WriterLock:
     """Re-entrant within a thread.
 
-    A forked child drops what it inherited (see `_forget_inherited`): an `flock` belongs to
-    the open file, so a child keeping its parent's descriptor would keep the parent's lock
-    alive after the parent died, and every other writer would wait for it in vain.
+    An `flock` belongs to the open file: the lock file is opened close-on-exec (Python's
+    default), so a process this one starts (the delivery process) cannot keep the lock
+    alive after this one died.
     """
 
     def __init__(self, database: Path | None, *, patience: float = _PATIENCE_SECONDS) -> None:
@@ -45,12 +43,10 @@ class WriterLock:
         self._depth = 0
         self._file: IO[bytes] | None = None
         self._file_locked = False
-        _ALL_LOCKS.add(self)
 
     @contextmanager
     def held(self) -> Iterator[None]:
         with self._threads:
-            entered_by = os.getpid()
             outermost = self._depth == 0
             if outermost:
                 self._lock_file()
@@ -58,12 +54,9 @@ class WriterLock:
             try:
                 yield
             finally:
-                # A child forked inside this block has already forgotten it: only the
-                # process that entered has anything to undo.
-                if os.getpid() == entered_by:
-                    self._depth -= 1
-                    if outermost:
-                        self._unlock_file()
+                self._depth -= 1
+                if outermost:
+                    self._unlock_file()
 
     def _lock_file(self) -> None:
         if self._path is None:
@@ -94,22 +87,3 @@ class WriterLock:
         if self._file is not None and self._file_locked:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._file_locked = False
-
-    def _forget_inherited(self) -> None:
-        if self._file is not None:
-            self._file.close()  # closing our copy leaves the parent's lock to the parent
-        self._file = None
-        self._file_locked = False
-        self._depth = 0
-        self._threads = threading.RLock()  # another thread may have held it at the fork
-
-
-_ALL_LOCKS: weakref.WeakSet[WriterLock] = weakref.WeakSet()
-
-
-def _forget_all_in_child() -> None:
-    for lock in list(_ALL_LOCKS):
-        lock._forget_inherited()
-
-
-os.register_at_fork(after_in_child=_forget_all_in_child)
