@@ -1,3 +1,4 @@
-"""What mailbot writes: replies and notices from templates (render), their MIME form (mime),
-calendar invites (invite), the organiser's digest text (digest) and the attendee list
-(export). Pure: values in, bytes or text out."""
+"""What mailbot writes: notices as finished mail (replies), filled from templates (render),
+in MIME form (mime, mime_headers), with calendar invites (invite); the organiser's digest
+text (digest) and the attendee list (export). Pure but for reading the templates: values
+in, bytes or text out."""
