@@ -1,4 +1,4 @@
-"""Deliver outgoing mail over one reused SMTP connection, mapping failures to mailbot errors."""
+"""Deliver outgoing mail over one reused SMTP connection (what its failures mean: smtp_errors)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,15 @@ from mailbot.errors import (
     MailbotError,
     OperationalError,
     PermanentDeliveryError,
-    ServerUnavailableError,
     TransientDeliveryError,
-    causes,
 )
 from mailbot.mail.base import TokenSource
+from mailbot.mail.smtp_errors import (
+    SERVICE_CLOSING,
+    refused_failure,
+    reply_failure,
+    setup_failure,
+)
 
 __all__ = ["Security", "SmtpSink"]
 
@@ -36,22 +40,11 @@ _SECURITY_LABELS: dict[str, str] = {
     "tls": "implicit TLS",
 }
 
-# RFC 5321: the server is closing the channel; the connection is gone after this reply.
-_SERVICE_CLOSING = 421
-
 # RFC 4954: the credentials were not accepted (for XOAUTH2: the token, perhaps expired).
 _AUTH_INVALID = 535
 
 # QUIT is a courtesy: a server that does not answer quickly must not hold up shutdown.
 _QUIT_TIMEOUT = 5.0
-
-
-def _is_temporary(code: int) -> bool:
-    return 400 <= code < 500
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    return any(isinstance(cause, kind) for cause in causes(exc))
 
 
 _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
@@ -197,7 +190,9 @@ class SmtpSink:
             raise
         except (aiosmtplib.SMTPException, OSError) as exc:
             client.close()
-            raise self._setup_failure(exc) from None
+            raise setup_failure(
+                exc, where=self._where, username=self._username, redact=self._redact
+            ) from None
         log.info(
             "connected to %s (%s)%s",
             self._where,
@@ -226,27 +221,6 @@ class SmtpSink:
             await client.ehlo()
         except aiosmtplib.SMTPHeloError:
             await client.helo()
-
-    def _setup_failure(self, exc: aiosmtplib.SMTPException | OSError) -> OperationalError:
-        where = self._where
-        if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-            return OperationalError(
-                self._redact(
-                    f"{where} rejected the login for {self._username!r}: {exc.code} {exc.message}"
-                )
-            )
-        if _caused_by(exc, ssl.SSLCertVerificationError):
-            return OperationalError(
-                self._redact(f"TLS with {where} failed, certificate not trusted: {exc}")
-            )
-        if isinstance(exc, aiosmtplib.SMTPResponseException):
-            text = self._redact(f"{exc.code} {exc.message}")
-            if _is_temporary(exc.code):
-                return ServerUnavailableError(f"{where} is not accepting mail now: {text}")
-            return OperationalError(f"{where} refused the SMTP session: {text}")
-        if isinstance(exc, OSError):
-            return ServerUnavailableError(self._redact(f"cannot talk to {where}: {exc}"))
-        return OperationalError(self._redact(f"SMTP set-up with {where} failed: {exc}"))
 
     async def _check(self) -> None:
         client = self._client
@@ -285,12 +259,14 @@ class SmtpSink:
             try:
                 await client.mail(sender, options=options, encoding=encoding)
             except aiosmtplib.SMTPResponseException as exc:
-                if exc.code == _SERVICE_CLOSING:
+                if exc.code == SERVICE_CLOSING:
                     self._discard()
                     if reused and attempt == 1:
                         log.info("%s closed the idle connection; reconnecting", self._where)
                         continue
-                raise self._reply_failure(exc, "refused the sender") from None
+                raise reply_failure(
+                    exc, "refused the sender", where=self._where, redact=self._redact
+                ) from None
             except ValueError as exc:
                 raise PermanentDeliveryError(str(exc)) from None
             except (aiosmtplib.SMTPException, OSError) as exc:
@@ -339,21 +315,25 @@ class SmtpSink:
                 try:
                     await client.rcpt(recipient, encoding=encoding)
                 except aiosmtplib.SMTPRecipientRefused as exc:
-                    if exc.code == _SERVICE_CLOSING:
+                    if exc.code == SERVICE_CLOSING:
                         raise
                     refused[recipient] = (exc.code, exc.message)
             if len(refused) == len(recipients):
                 await self._reset(client)
-                raise self._refused_failure(refused, all_refused=True)
+                raise refused_failure(
+                    refused, all_refused=True, where=self._where, redact=self._redact
+                )
             response = await client.data(data)
         except MailbotError:
             raise
         except aiosmtplib.SMTPResponseException as exc:
-            if exc.code == _SERVICE_CLOSING:
+            if exc.code == SERVICE_CLOSING:
                 self._discard()
             else:
                 await self._reset(client)
-            raise self._reply_failure(exc, "refused the message") from None
+            raise reply_failure(
+                exc, "refused the message", where=self._where, redact=self._redact
+            ) from None
         except ValueError as exc:
             await self._reset(client)
             raise PermanentDeliveryError(str(exc)) from None
@@ -365,7 +345,9 @@ class SmtpSink:
             ) from None
         if refused:
             # The others got the message already, so a retry would duplicate it for them.
-            raise self._refused_failure(refused, all_refused=False)
+            raise refused_failure(
+                refused, all_refused=False, where=self._where, redact=self._redact
+            )
         log.debug(
             "%s accepted a message for %d recipient(s): %s",
             self._where,
@@ -379,32 +361,3 @@ class SmtpSink:
             await client.rset()
         except (aiosmtplib.SMTPException, OSError):
             self._discard()
-
-    def _reply_failure(
-        self, exc: aiosmtplib.SMTPResponseException, what: str
-    ) -> TransientDeliveryError | PermanentDeliveryError:
-        text = self._redact(f"{self._where} {what}: {exc.code} {exc.message}")
-        if exc.code >= 500:
-            return PermanentDeliveryError(text)
-        if exc.code == _SERVICE_CLOSING:
-            return ServerUnavailableError(text)
-        # 4xx, and anything that is not a proper reply code, may well work later.
-        return TransientDeliveryError(text)
-
-    def _refused_failure(
-        self, refused: dict[str, tuple[int, str]], *, all_refused: bool
-    ) -> TransientDeliveryError | PermanentDeliveryError:
-        listing = ", ".join(
-            f"{address} ({code} {message})" for address, (code, message) in refused.items()
-        )
-        if all_refused:
-            text = self._redact(f"{self._where} refused every recipient: {listing}")
-            if all(_is_temporary(code) for code, _ in refused.values()):
-                return TransientDeliveryError(text)
-            return PermanentDeliveryError(text)
-        return PermanentDeliveryError(
-            self._redact(
-                f"{self._where} refused some recipients (the others were sent the message): "
-                f"{listing}"
-            )
-        )
