@@ -4,6 +4,7 @@ retention and the right to be forgotten."""
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,11 +12,11 @@ from pathlib import Path
 import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlmodel import Session, select
 
 from mailbot.pipeline.retention import erase_ended_events
-from mailbot.runtime.jobs import JOB_STORE_TABLE
+from mailbot.runtime.jobs import JOB_STORE_TABLE, build_scheduler
 from mailbot.store.database import connect
 from mailbot.store.store import Store
 from mailbot.store.tables import BookingRow, OutboxRow
@@ -134,3 +135,36 @@ def test_export_person_then_forget(tmp_path: Path) -> None:
     with Session(connect(ws.settings.database_url())) as session:
         (row,) = session.exec(select(BookingRow)).all()
     assert row.status == "confirmed" and row.name is None, "the place still counts"
+
+
+def test_jobs_stored_by_the_flat_layout_are_replaced_when_the_service_starts(
+    tmp_path: Path,
+) -> None:
+    # Before the package layout the scheduler stored its jobs as "mailbot.jobs:run_digest";
+    # that module is gone. An administrator who upgrades must still get a working schedule.
+    ws = Workspace(tmp_path)
+    settings = ws.settings
+    connect(settings.database_url())
+    build_scheduler(settings).shutdown(wait=False)
+    engine = create_engine(settings.database_url())
+    with engine.begin() as connection:
+        for job_id, state in connection.execute(
+            text(f"SELECT id, job_state FROM {JOB_STORE_TABLE}")
+        ).all():
+            old = pickle.loads(state)
+            old["func"] = old["func"].replace("mailbot.runtime.jobs:", "mailbot.jobs:")
+            connection.execute(
+                text(f"UPDATE {JOB_STORE_TABLE} SET job_state = :state WHERE id = :id"),
+                {"state": pickle.dumps(old), "id": job_id},
+            )
+
+    scheduler = build_scheduler(settings)
+    try:
+        jobs = {job.id: job.func_ref for job in scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown(wait=False)
+    assert jobs == {
+        "digest": "mailbot.runtime.jobs:run_digest",
+        "reminders": "mailbot.runtime.jobs:run_reminders",
+        "retention": "mailbot.runtime.jobs:run_retention",
+    }

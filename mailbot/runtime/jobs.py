@@ -7,6 +7,7 @@ import logging
 from datetime import time, timedelta
 from pathlib import Path
 
+from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -96,9 +97,18 @@ def build_scheduler(settings: Settings) -> BackgroundScheduler:
     )
     scheduler.start(paused=True)
     for job_id, func, trigger in specs:
-        existing = scheduler.get_job(job_id)
+        existing = _stored_job(scheduler, job_id)
         # A stored job keeps its next run time, so one missed while mailbot was down still
         # runs (once) on start; it is replaced only when its schedule changed.
         if existing is None or str(existing.trigger) != str(trigger) or existing.args != (config,):
             scheduler.add_job(func, trigger, args=[config], id=job_id, replace_existing=True)
     return scheduler
+
+
+def _stored_job(scheduler: BackgroundScheduler, job_id: str) -> Job | None:
+    try:
+        return scheduler.get_job(job_id)
+    except LookupError:
+        # Stored by an earlier version whose function has since moved (the flat layout's
+        # "mailbot.jobs:run_digest"): it is replaced, losing only its next run time.
+        return None
