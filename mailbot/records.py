@@ -8,41 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from mailbot.domain import BookingStatus, BookingView, EventInfo
+from mailbot.domain import BookingView, EventInfo
 
 
 @dataclass(frozen=True)
 class BookingRecord:
-    """A booking as the database holds it, for lists, exports and subject access requests."""
+    """A booking as the database holds it, for lists, exports and subject access requests:
+    the booking as the rules see it, and what only the records keep besides."""
 
-    ref: str
-    event_slug: str
-    email: str
-    status: BookingStatus
+    view: BookingView
     created_at: datetime
     updated_at: datetime
-    name: str | None = None
-    rank: str | None = None
-    force: str | None = None
-    unit: str | None = None
     needs: str | None = None
     undeliverable: str | None = None  # why mail to the address bounced, if it did
-    offer_expires_at: datetime | None = None
-
-    @property
-    def view(self) -> BookingView:
-        """The booking as the rules and the templates see it."""
-        return BookingView(
-            ref=self.ref,
-            event_slug=self.event_slug,
-            email=self.email,
-            status=self.status,
-            name=self.name,
-            rank=self.rank,
-            force=self.force,
-            unit=self.unit,
-            offer_expires_at=self.offer_expires_at,
-        )
 
 
 @dataclass(frozen=True)

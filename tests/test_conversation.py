@@ -18,7 +18,7 @@ from tests.harness import Workspace, eml
 
 def statuses(ws: Workspace) -> dict[str, str]:
     store = Store(connect(ws.settings.database_url()))
-    return {row.email: row.status for row in store.bookings()}
+    return {row.view.email: row.view.status for row in store.bookings()}
 
 
 def test_a_morning_of_booking_mail(tmp_path: Path) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from mailbot.domain import BookingStatus
+from mailbot.domain import BookingStatus, BookingView
 from mailbot.outbound.export import HEADER, Attendee, attendees, to_csv, to_xlsx
 from mailbot.records import BookingRecord
 from tests.values import FORUM
@@ -21,24 +20,23 @@ BOM = b"\xef\xbb\xbf"
 DATE = "Wednesday 10 March 2027"
 
 
-@dataclass(frozen=True)
-class Row:
-    """A booking as the export reads it, without a database."""
-
-    ref: str
-    email: str
-    name: str | None
-    status: str = BookingStatus.CONFIRMED
-    minutes: int = 0
-    rank: str | None = "DC"
-    force: str | None = "Lancashire Constabulary"
-    unit: str | None = None
-    needs: str | None = None
-    undeliverable: str | None = None
-
-    @property
-    def created_at(self) -> datetime:
-        return T0 + timedelta(minutes=self.minutes)
+def booking(
+    ref: str,
+    email: str,
+    name: str | None,
+    status: str = BookingStatus.CONFIRMED,
+    *,
+    minutes: int = 0,
+    rank: str | None = "DC",
+    force: str | None = "Lancashire Constabulary",
+    unit: str | None = None,
+    needs: str | None = None,
+    undeliverable: str | None = None,
+) -> BookingRecord:
+    """A booking as the store gives it to the export, made `minutes` after T0."""
+    view = BookingView(ref, FORUM.slug, email, BookingStatus(status), name, rank, force, unit=unit)
+    made = T0 + timedelta(minutes=minutes)
+    return BookingRecord(view, made, made, needs=needs, undeliverable=undeliverable)
 
 
 def refs(found: list[Attendee]) -> list[str]:
@@ -56,17 +54,17 @@ def csv_rows(data: bytes) -> list[list[str]]:
 
 
 MIXED = [
-    Row("R1", "zoe.adams@example.police.uk", "Zoe Adams"),
-    Row("R2", "amir.patel@example.police.uk", "Amir Patel"),
-    Row("R3", "x9@example.police.uk", None),
-    Row("R4", "ben.adams@example.police.uk", "ben adams"),
-    Row("R5", "w1@example.police.uk", "Wendy Late", BookingStatus.WAITLISTED, minutes=5),
-    Row("R6", "w2@example.police.uk", "Aaron Early", BookingStatus.WAITLISTED, minutes=1),
-    Row("R7", "c@example.police.uk", "Carl Cancelled", BookingStatus.CANCELLED),
-    Row("R8", "d@example.police.uk", "Dee Declined", BookingStatus.DECLINED),
-    Row("R9", "h@example.police.uk", "Hal Held", BookingStatus.HELD),
-    Row("R10", "a1@example.police.uk", "   "),
-    Row("R11", "mary.j@example.police.uk", "Mary Jane Kelly"),
+    booking("R1", "zoe.adams@example.police.uk", "Zoe Adams"),
+    booking("R2", "amir.patel@example.police.uk", "Amir Patel"),
+    booking("R3", "x9@example.police.uk", None),
+    booking("R4", "ben.adams@example.police.uk", "ben adams"),
+    booking("R5", "w1@example.police.uk", "Wendy Late", BookingStatus.WAITLISTED, minutes=5),
+    booking("R6", "w2@example.police.uk", "Aaron Early", BookingStatus.WAITLISTED, minutes=1),
+    booking("R7", "c@example.police.uk", "Carl Cancelled", BookingStatus.CANCELLED),
+    booking("R8", "d@example.police.uk", "Dee Declined", BookingStatus.DECLINED),
+    booking("R9", "h@example.police.uk", "Hal Held", BookingStatus.HELD),
+    booking("R10", "a1@example.police.uk", "   "),
+    booking("R11", "mary.j@example.police.uk", "Mary Jane Kelly"),
 ]
 
 
@@ -89,31 +87,31 @@ def test_waitlist_follows_confirmed_in_arrival_order_only_when_asked() -> None:
 
 def test_waitlist_ties_on_time_break_by_ref() -> None:
     rows = [
-        Row("B2", "b@example.police.uk", "Bo B", BookingStatus.WAITLISTED),
-        Row("B1", "a@example.police.uk", "Al A", BookingStatus.WAITLISTED),
+        booking("B2", "b@example.police.uk", "Bo B", BookingStatus.WAITLISTED),
+        booking("B1", "a@example.police.uk", "Al A", BookingStatus.WAITLISTED),
     ]
     assert refs(attendees(rows, include_waitlist=True)) == ["B1", "B2"]
 
 
 @pytest.mark.parametrize("status", ["cancelled", "declined", "held"])
 def test_inactive_or_held_bookings_are_never_listed(status: str) -> None:
-    rows = [Row("X1", "x@example.police.uk", "Xena Ward", status)]
+    rows = [booking("X1", "x@example.police.uk", "Xena Ward", status)]
     assert attendees(rows, include_waitlist=True) == []
 
 
 def test_accented_names_sort_where_a_reader_looks() -> None:
     rows = [
-        Row("E1", "e@example.police.uk", "Élodie Émond"),
-        Row("E2", "o@example.police.uk", "Siobhán Ó Dálaigh"),
-        Row("E3", "n@example.police.uk", "Nadia Dean"),
-        Row("E4", "v@example.police.uk", "Owen Evans"),
+        booking("E1", "e@example.police.uk", "Élodie Émond"),
+        booking("E2", "o@example.police.uk", "Siobhán Ó Dálaigh"),
+        booking("E3", "n@example.police.uk", "Nadia Dean"),
+        booking("E4", "v@example.police.uk", "Owen Evans"),
     ]
     # By code point, á and É would sort after every plain letter.
     assert refs(attendees(rows)) == ["E2", "E3", "E1", "E4"]  # Dálaigh, Dean, Émond, Evans
 
 
 def test_booking_records_from_the_store_are_accepted() -> None:
-    row = BookingRecord(
+    view = BookingView(
         ref="BK-1",
         event_slug=FORUM.slug,
         email="priya.shah@example.police.uk",
@@ -122,6 +120,9 @@ def test_booking_records_from_the_store_are_accepted() -> None:
         force="Merseyside Police",
         unit="Public Protection",
         status=BookingStatus.CONFIRMED,
+    )
+    row = BookingRecord(
+        view=view,
         created_at=T0,
         updated_at=T0,
         needs="Vegetarian",
@@ -165,7 +166,7 @@ def test_csv_starts_with_bom_and_parses_back() -> None:
 
 def test_csv_keeps_accents_apostrophes_and_multiline_needs_on_one_row() -> None:
     rows = [
-        Row(
+        booking(
             "A1",
             "s@example.police.uk",
             "Seán O'Brien-Núñez",
@@ -178,7 +179,7 @@ def test_csv_keeps_accents_apostrophes_and_multiline_needs_on_one_row() -> None:
 
 
 def test_undeliverable_address_is_flagged_in_status() -> None:
-    rows = [Row("U1", "u@example.police.uk", "Una Bounce", undeliverable="550 no such user")]
+    rows = [booking("U1", "u@example.police.uk", "Una Bounce", undeliverable="550 no such user")]
     assert csv_rows(to_csv(attendees(rows), FORUM.title))[1][7] == (
         "confirmed (email undeliverable)"
     )
@@ -218,7 +219,7 @@ def test_xlsx_neutralises_formula_like_cells() -> None:
 
 
 def test_stray_control_characters_do_not_break_the_xlsx() -> None:
-    rows = [Row("C1", "c@example.police.uk", "Cara\x0b Quinn", needs="Halal\x00")]
+    rows = [booking("C1", "c@example.police.uk", "Cara\x0b Quinn", needs="Halal\x00")]
     sheet = sheet_of(to_xlsx(attendees(rows), FORUM.title, DATE))
     assert sheet["B3"].value == "Cara"
     assert sheet["I3"].value == "Halal"
@@ -268,7 +269,7 @@ def test_xlsx_without_waitlist_has_no_label() -> None:
 
 
 def test_xlsx_keeps_accents_and_apostrophes() -> None:
-    rows = [Row("A1", "s@example.police.uk", "Seán O'Brien-Núñez", force="Police Scotland")]
+    rows = [booking("A1", "s@example.police.uk", "Seán O'Brien-Núñez", force="Police Scotland")]
     sheet = sheet_of(to_xlsx(attendees(rows), "Forum — Préston", DATE))
     assert sheet["A3"].value == "O'Brien-Núñez"
     assert sheet["B3"].value == "Seán"

@@ -107,7 +107,7 @@ def test_retention_erases_exactly_the_ended_events_people(tmp_path: Path) -> Non
     store = Store(connect(ws.settings.database_url()))
     erased = erase_ended_events(store, ws.settings.event_infos(), 90, FIXED_NOW)
     assert erased == 1
-    rows = {r.event_slug: r for r in store.bookings()}
+    rows = {r.view.event_slug: r.view for r in store.bookings()}
     old, current = rows["old-forum"], rows["cse-forum-preston"]
     assert old.name is None and old.email.endswith("@erased.invalid") and old.status == "confirmed"
     assert current.email == "tom.reid@lancashire.police.uk" and current.name == "Tom Reid"

@@ -82,8 +82,8 @@ def test_the_same_conversation_gives_the_same_result_on_both_databases(
         ("tom.halloran@lancashire.police.uk", "waitlisted"),
     ]
     store = Store(connect(database_url))
-    rows = {r.email: r for r in store.bookings()}
-    assert rows["tom.halloran@lancashire.police.uk"].status == "confirmed"
+    rows = {r.view.email: r for r in store.bookings()}
+    assert rows["tom.halloran@lancashire.police.uk"].view.status == "confirmed"
     assert rows["jane.smith@westmidlands.police.uk"].created_at.tzinfo is not None
 
 
@@ -275,7 +275,7 @@ def test_concurrent_processes_never_book_one_place_too_many(
     tmp_path: Path, database_url: str
 ) -> None:
     workspaces = _burst(tmp_path, database_url, serialise=True)
-    statuses = [row.status for row in Store(connect(database_url)).bookings()]
+    statuses = [row.view.status for row in Store(connect(database_url)).bookings()]
     assert statuses.count("confirmed") == CAPACITY
     assert statuses.count("waitlisted") == WORKERS * REQUESTS_EACH - CAPACITY
     replies = [r for ws in workspaces for r in ws.all_replies()]
@@ -305,7 +305,7 @@ def test_control_without_the_lock_overbooks_so_the_test_above_can_fail(
                 url = _fresh_database(database_url, tmp_path, attempt)
                 extra.append(url)
             _burst(tmp_path / f"try{attempt}", url, serialise=False)
-            confirmed = [r for r in Store(connect(url)).bookings() if r.status == "confirmed"]
+            confirmed = [r for r in Store(connect(url)).bookings() if r.view.status == "confirmed"]
             most = max(most, len(confirmed))
             if most > CAPACITY:
                 break
@@ -362,8 +362,9 @@ def test_upgrading_an_old_database_keeps_its_bookings(database_url: str) -> None
     upgraded = connect(database_url)
     assert schema_is_current(upgraded)
     (row,) = Store(upgraded).bookings()
-    assert (row.ref, row.email, row.status) == ("OLD-REF", "a@met.police.uk", "confirmed")
-    assert row.needs is None and row.unit is None and row.undeliverable is None
+    view = row.view
+    assert (view.ref, view.email, view.status) == ("OLD-REF", "a@met.police.uk", "confirmed")
+    assert row.needs is None and view.unit is None and row.undeliverable is None
 
 
 def test_places_per_force_is_counted_by_the_database(tmp_path: Path, database_url: str) -> None:

@@ -160,14 +160,14 @@ def export_person(
 
 
 _FIELDS: dict[str, Callable[[BookingRecord], object]] = {
-    "ref": lambda r: r.ref,
-    "event": lambda r: r.event_slug,
-    "status": lambda r: r.status.value,
-    "email": lambda r: r.email,
-    "name": lambda r: r.name,
-    "rank": lambda r: r.rank,
-    "force": lambda r: r.force,
-    "unit": lambda r: r.unit,
+    "ref": lambda r: r.view.ref,
+    "event": lambda r: r.view.event_slug,
+    "status": lambda r: r.view.status.value,
+    "email": lambda r: r.view.email,
+    "name": lambda r: r.view.name,
+    "rank": lambda r: r.view.rank,
+    "force": lambda r: r.view.force,
+    "unit": lambda r: r.view.unit,
     "created_at": lambda r: r.created_at.isoformat(),
 }
 
@@ -182,8 +182,13 @@ def bookings_table(rows: list[BookingRecord], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("ref", "status", "name", "rank", "force", "email"):
         table.add_column(column, overflow="fold")
-    for row in rows:
+    for booking in (row.view for row in rows):
         table.add_row(
-            row.ref, row.status.value, row.name or "", row.rank or "", row.force or "", row.email
+            booking.ref,
+            booking.status.value,
+            booking.name or "",
+            booking.rank or "",
+            booking.force or "",
+            booking.email,
         )
     return table

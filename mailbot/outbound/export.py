@@ -9,13 +9,15 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from mailbot.domain import BookingStatus
 
 if TYPE_CHECKING:
     from openpyxl.styles import Border
     from openpyxl.worksheet.worksheet import Worksheet
+
+    from mailbot.records import BookingRecord
 
 HEADER = (
     "Surname",
@@ -54,32 +56,6 @@ _ROW_HEIGHT = 30.0  # points: enough to sign in by hand
 _LINE_HEIGHT = 15.0  # points per wrapped line of 11-point text
 
 
-class BookingLike(Protocol):
-    """What the export reads from a booking: the store's `BookingRecord` has it, and so can a
-    test double."""
-
-    @property
-    def ref(self) -> str: ...
-    @property
-    def email(self) -> str: ...
-    @property
-    def name(self) -> str | None: ...
-    @property
-    def rank(self) -> str | None: ...
-    @property
-    def force(self) -> str | None: ...
-    @property
-    def unit(self) -> str | None: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def needs(self) -> str | None: ...
-    @property
-    def undeliverable(self) -> str | None: ...
-
-
 @dataclass(frozen=True)
 class Attendee:
     """One line of the sign-in sheet."""
@@ -111,15 +87,17 @@ class Attendee:
         return self.status == BookingStatus.WAITLISTED
 
 
-def attendees(rows: Iterable[BookingLike], *, include_waitlist: bool = False) -> list[Attendee]:
+def attendees(
+    records: Iterable[BookingRecord], *, include_waitlist: bool = False
+) -> list[Attendee]:
     """Confirmed bookings in sign-in order, then (if asked) the waiting list in its order."""
     confirmed: list[Attendee] = []
     waiting: list[tuple[datetime, str, Attendee]] = []
-    for row in rows:
-        if row.status == BookingStatus.CONFIRMED:
-            confirmed.append(_attendee(row))
-        elif include_waitlist and row.status == BookingStatus.WAITLISTED:
-            waiting.append((row.created_at, row.ref, _attendee(row)))
+    for record in records:
+        if record.view.status == BookingStatus.CONFIRMED:
+            confirmed.append(_attendee(record))
+        elif include_waitlist and record.view.status == BookingStatus.WAITLISTED:
+            waiting.append((record.created_at, record.view.ref, _attendee(record)))
     confirmed.sort(key=_sign_in_key)
     waiting.sort(key=lambda item: (item[0], item[1]))
     return confirmed + [attendee for _, _, attendee in waiting]
@@ -198,17 +176,18 @@ def to_xlsx(attendees: Iterable[Attendee], event_title: str, event_date: str) ->
     return buffer.getvalue()
 
 
-def _attendee(row: BookingLike) -> Attendee:
+def _attendee(record: BookingRecord) -> Attendee:
+    booking = record.view
     return Attendee(
-        ref=row.ref,
-        name=_blank_to_none(row.name),
-        rank=_blank_to_none(row.rank),
-        force=_blank_to_none(row.force),
-        unit=_blank_to_none(row.unit),
-        email=row.email,
-        status=str(row.status),
-        needs=_blank_to_none(row.needs),
-        undeliverable=bool(row.undeliverable),
+        ref=booking.ref,
+        name=_blank_to_none(booking.name),
+        rank=_blank_to_none(booking.rank),
+        force=_blank_to_none(booking.force),
+        unit=_blank_to_none(booking.unit),
+        email=booking.email,
+        status=str(booking.status),
+        needs=_blank_to_none(record.needs),
+        undeliverable=bool(record.undeliverable),
     )
 
 

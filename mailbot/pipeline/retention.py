@@ -19,13 +19,13 @@ def erase_ended_events(
     if not ended:
         return 0
     bookings = store.bookings_for_events(ended)
-    return erase_bookings(store, [booking.ref for booking in bookings], now)
+    return erase_bookings(store, [booking.view.ref for booking in bookings], now)
 
 
 def forget(store: Store, email: str, now: datetime) -> int:
     """Erase one person now, whatever the event: their bookings, mail and questions."""
     bookings = store.bookings_of_person(email.lower())
-    return erase_bookings(store, [booking.ref for booking in bookings], now)
+    return erase_bookings(store, [booking.view.ref for booking in bookings], now)
 
 
 def what_we_hold(store: Store, email: str) -> PersonRecord:

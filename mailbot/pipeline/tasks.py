@@ -74,15 +74,17 @@ def send_reminders(
     with task.store.transaction() as tx:
         done = tx.reminders_sent()
         for event in writer.events:
-            bookings = tx.bookings_for(event.slug, BookingStatus.CONFIRMED)
-            by_ref = {booking.ref: booking for booking in bookings}
-            attendees = [Attendee(b.ref, b.email, b.status, b.created_at) for b in bookings]
+            records = tx.bookings_for(event.slug, BookingStatus.CONFIRMED)
+            by_ref = {record.view.ref: record.view for record in records}
+            attendees = [
+                Attendee(r.view.ref, r.view.email, r.view.status, r.created_at) for r in records
+            ]
             for due in due_reminders(event, attendees, offsets, done, started):
                 booking = by_ref[due.ref]
                 planned.append(ReminderPlan(due.ref, booking.email, due.offset, due.skipped))
                 if dry_run:
                     continue
-                notice = Notice(Outcome.REMINDER, booking.view, in_reply=False, template="reminder")
+                notice = Notice(Outcome.REMINDER, booking, in_reply=False, template="reminder")
                 mails = writer.write((notice,), None, started, default_event=event)
                 tx.queue(mails, sender_address=writer.sender.booking_address, now=started)
                 tx.record_reminder(due.ref, due.offset, started, skipped=due.skipped)

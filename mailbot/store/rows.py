@@ -26,19 +26,11 @@ def booking_view(row: Any) -> BookingView:
 
 def booking_record(row: Any) -> BookingRecord:
     return BookingRecord(
-        ref=row.ref,
-        event_slug=row.event_slug,
-        email=row.email,
-        status=BookingStatus(row.status),
+        view=booking_view(row),
         created_at=row.created_at,
         updated_at=row.updated_at,
-        name=row.name,
-        rank=row.rank,
-        force=row.force,
-        unit=row.unit,
         needs=row.needs,
         undeliverable=row.undeliverable,
-        offer_expires_at=row.offer_expires_at,
     )
 
 
