@@ -221,3 +221,51 @@ def test_a_bounce_of_a_confirmation_marks_the_address_and_changes_nothing_else(
     jane = rows(ws)[JANE_ADDRESS]
     assert jane.status == "confirmed", "a bounce changes nothing but the address's mark"
     assert jane.undeliverable is not None and JANE_ADDRESS in jane.undeliverable
+
+
+def test_a_sender_outside_the_police_cannot_book_officers_as_colleagues(tmp_path: Path) -> None:
+    # Issue 14, defect 1: anyone could fill the event with real officers' addresses.
+    ws = Workspace(tmp_path, capacity=10)
+    ws.deliver(
+        compose(
+            "Pat Green <pat.green@gmail.com>",
+            "Hello, could you book my colleagues:\n"
+            "DC Alan Brown alan.brown@westmidlands.police.uk\n"
+            "DS Sarah Khan sarah.khan@westmidlands.police.uk\n\nPat",
+            message_id="<x1@gmail>",
+        ),
+        compose(
+            "Sam Lee <sam.lee@outlook.com>",
+            "Please book:\nalan.brown@westmidlands.police.uk\n"
+            "sarah.khan@westmidlands.police.uk\ntom.ray@westmidlands.police.uk\n",
+            message_id="<x2@outlook>",
+        ),
+    )
+    ws.poll()
+    booked = {email for email, row in rows(ws).items() if row.status != "declined"}
+    assert booked == set(), "an outsider's colleagues were booked"
+    replies = ws.new_replies()
+    assert sorted(r.to for r in replies) == ["pat.green@gmail.com", "sam.lee@outlook.com"]
+    for reply in replies:
+        body = reply.message.get_body(("plain",))
+        assert body is not None
+        assert "alan.brown@westmidlands.police.uk" in body.get_content(), "not told why"
+
+
+def test_an_unverified_officer_cannot_book_colleagues(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path, capacity=10)
+    ws.deliver(
+        compose(
+            JANE,
+            "Please book me a place, and my colleague\n"
+            "DC Alan Brown alan.brown@westmidlands.police.uk\n\nJane Smith",
+            message_id="<u1@wmp>",
+            authenticated=False,
+        )
+    )
+    ws.poll()
+    assert set(rows(ws)) == {JANE_ADDRESS}, "a colleague was booked on an unverified request"
+    (reply,) = ws.new_replies()
+    assert reply.to == JANE_ADDRESS
+    body = reply.message.get_body(("plain",))
+    assert body is not None and "alan.brown@westmidlands.police.uk" in body.get_content()

@@ -12,6 +12,7 @@ from mailbot.domain import (
     BookingStatus,
     BookingView,
     Intent,
+    Notice,
     Outcome,
     Policy,
     Request,
@@ -316,12 +317,29 @@ def test_ineligible_or_already_booked_colleagues_are_not_booked_and_the_sender_i
     )
 
 
-def test_colleagues_of_an_unauthenticated_sender_are_held_too() -> None:
+def written_to(notice: Notice) -> str | None:
+    return notice.recipient or (notice.booking.email if notice.booking else None)
+
+
+def test_colleagues_of_an_unauthenticated_sender_are_not_booked_and_the_sender_is_told() -> None:
     asking = replace(
         request(auth=UNVERIFIED), colleagues=(colleague("alan.brown@durham.police.uk"),)
     )
     decision = decide(asking, state(0), POLICY, NOW, REFS)
-    assert {b.status for b in decision.new_bookings} == {BookingStatus.HELD}
+    assert [b.email for b in decision.new_bookings] == [OFFICER]
+    assert decision.new_bookings[0].status is BookingStatus.HELD
+    assert [written_to(n) for n in decision.notices] == [OFFICER]
+    assert decision.notices[0].skipped == (
+        "alan.brown@durham.police.uk: colleagues are booked only when your address can be verified",
+    )
+
+
+def test_colleagues_of_a_sender_outside_the_eligible_domains_are_not_booked() -> None:
+    outsider = replace(request(), sender=replace(request().sender, email="pat@gmail.example.com"))
+    asking = replace(outsider, colleagues=(colleague("alan.brown@durham.police.uk"),))
+    decision = decide(asking, state(0), POLICY, NOW, REFS)
+    assert all(b.email != "alan.brown@durham.police.uk" for b in decision.new_bookings)
+    assert [written_to(n) for n in decision.notices] == ["pat@gmail.example.com"]
 
 
 def test_needs_are_noted_on_an_existing_booking() -> None:

@@ -112,7 +112,7 @@ def book(
         if request.include_sender
         else None
     )
-    colleagues, skipped, reasons = _colleagues(request, snapshot, policy)
+    colleagues, skipped, reasons = _colleagues(request, snapshot, policy, trusted=trusted)
     limit = snapshot.event.bookings_per_sender
     if limit is not None:
         allowed = max(0, limit - (1 if request.include_sender else 0))
@@ -124,7 +124,7 @@ def book(
     related: list[BookingView] = []
     colleague_notices: list[Notice] = []
     for colleague in colleagues:
-        status, position = places.take(colleague.force) if trusted else (BookingStatus.HELD, None)
+        status, position = places.take(colleague.force)
         booking = new_booking(next(refs), snapshot, colleague, status, position)
         related.append(booking)
         colleague_notices.append(Notice(_STATUS_OUTCOME[status], booking, in_reply=False))
@@ -284,12 +284,24 @@ def _own_booking(
 
 
 def _colleagues(
-    request: Request, snapshot: Snapshot, policy: Policy
+    request: Request, snapshot: Snapshot, policy: Policy, *, trusted: bool
 ) -> tuple[list[SenderDetails], tuple[str, ...], list[str]]:
-    """The colleagues to book, and those set aside with why (for the sender's reply)."""
+    """The colleagues to book, and those set aside with why (for the sender's reply).
+
+    Only an eligible sender whose address is authenticated (where the policy asks for it)
+    books colleagues: anyone else could fill the event with real officers' addresses, and
+    colleagues set aside are neither booked nor written to.
+    """
     to_book: list[SenderDetails] = []
     skipped: list[str] = []
     reasons: list[str] = []
+    sender_domain = request.sender.email.rpartition("@")[2]
+    if not domain_is_eligible(sender_domain, policy.eligible_domains):
+        refusal = "colleagues are booked only at the request of an officer's own police address"
+    elif not trusted:
+        refusal = "colleagues are booked only when your address can be verified"
+    else:
+        refusal = None
     seen = {request.sender.email}
     for colleague in request.colleagues:
         if colleague.email in seen:
@@ -297,7 +309,9 @@ def _colleagues(
         seen.add(colleague.email)
         domain = colleague.email.rpartition("@")[2]
         existing = active_booking(snapshot.colleagues_bookings.get(colleague.email, ()))
-        if existing is not None:
+        if refusal is not None:
+            skipped.append(f"{colleague.email}: {refusal}")
+        elif existing is not None:
             skipped.append(f"{colleague.email}: already booked ({existing.status.value})")
         elif not domain_is_eligible(domain, policy.eligible_domains):
             skipped.append(f"{colleague.email}: places are reserved for police addresses")
