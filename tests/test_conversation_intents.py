@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sqlmodel import Session, select
 
 from mailbot.store.database import connect
@@ -79,6 +81,26 @@ def test_thanks_gets_no_reply(tmp_path: Path) -> None:
             subject="Re: Booking",
             message_id="<thx@wmp>",
             in_reply_to=confirmation,
+        )
+    )
+    assert ws.poll().results["ignored"] == 1
+    assert ws.new_replies() == []
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Cheers, thanks for sorting.",  # issue 14, defect 5: answered "You already have a booking"
+        "Brilliant, appreciate you sorting that so quickly!\n\nJane",
+        "Received with thanks, see you there.\n\nDC Jane Smith\nWest Midlands Police",
+    ],
+)
+def test_any_thanks_in_the_thread_of_a_booking_gets_no_reply(tmp_path: Path, words: str) -> None:
+    ws = Workspace(tmp_path, capacity=5)
+    confirmation = booked(ws)
+    ws.deliver(
+        compose(
+            JANE, words, subject="Re: Booking", message_id="<thx@wmp>", in_reply_to=confirmation
         )
     )
     assert ws.poll().results["ignored"] == 1

@@ -77,6 +77,11 @@ def answer(
     asked = tx.our_outcomes(thread)
     if any(outcome == Outcome.DETAILS_NEEDED.value for outcome, _ in asked.values()):
         request = replace(request, details_already_asked=True)
+    elif _asks_nothing_in_a_booking_thread(request, asked) and not tx.has_open_offer(
+        request.sender.email, now
+    ):
+        reason = "nothing to answer (a reply about a booking that asks for nothing)"
+        return _record_unanswered(ctx, tx, mail, Disposition.IGNORED, reason, now=now), False
 
     event = _route(ctx, tx, mail, asked)
     if event is None:
@@ -108,6 +113,23 @@ def answer(
         sender_name=request.sender.name,
     )
     return entry, False
+
+
+def _asks_nothing_in_a_booking_thread(
+    request: Request, thread: dict[str, tuple[str, str | None]]
+) -> bool:
+    """Whether this answers our mail about a booking and asks for nothing: thanks in words
+    no phrase list foresaw ("Cheers, thanks for sorting"). Answering it would only repeat
+    the booking back. (Someone holding an open offer is answered: any reply takes it up.)"""
+    about_a_booking = any(ref is not None for _outcome, ref in thread.values())
+    return (
+        about_a_booking
+        and request.intent is Intent.BOOK
+        and not request.asks_for_place
+        and not request.colleagues
+        and request.needs is None
+        and request.question is None
+    )
 
 
 def _outside_and_not_booking(ctx: Handling, request: Request, subject: str) -> str | None:
