@@ -24,6 +24,14 @@ class Outcome(StrEnum):
     INFO = "info"
 
 
+class Actor(StrEnum):
+    """Who made the change a notice tells someone about."""
+
+    ATTENDEE = "attendee"  # the person themselves, by mail
+    ORGANISER = "organiser"  # by a reply to the digest or from the command line
+    SYSTEM = "system"  # mailbot: a place came free, an offer lapsed
+
+
 class BookingStatus(StrEnum):
     """Where a booking stands; the values of `mailbot bookings --format json`."""
 
@@ -308,6 +316,7 @@ class Notice:
     missing: tuple[str, ...] = ()  # details we still need, for a details-needed reply
     summary: tuple[str, ...] = ()  # what each of the organiser's commands did
     attachments: tuple[Attachment, ...] = ()
+    acted_by: Actor = Actor.ATTENDEE
 
     @property
     def template_name(self) -> str:

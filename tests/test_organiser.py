@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from mailbot.inbound.commands import Verb, parse_commands
@@ -211,3 +212,22 @@ def test_organiser_mail_without_commands_gets_help_and_thanks_gets_nothing(tmp_p
     assert "APPROVE <reference>" in body.get_content()
     command(ws, "Thanks!", key="t1")
     assert ws.new_replies() == []
+
+
+@pytest.mark.parametrize(("verb", "outcome"), [("CANCEL", "cancelled"), ("DECLINE", "declined")])
+def test_an_attendee_whose_booking_the_organiser_ends_is_told_who_ended_it(
+    tmp_path: Path, verb: str, outcome: str
+) -> None:
+    # Issue 14, defect 3: they read "Thank you for letting us know", having asked for nothing.
+    ws = full_house(tmp_path)
+    ref = by_email(ws)["officer0@lancashire.police.uk"].ref
+    command(ws, f"{verb} {ref}")
+    (told,) = [r for r in ws.new_replies() if r.to == "officer0@lancashire.police.uk"]
+    assert told.outcome == outcome
+    for kind in ("plain", "html"):
+        part = told.message.get_body((kind,))
+        assert part is not None
+        text = part.get_content()
+        assert "Thank you for letting us know" not in text
+        assert "reserved for serving police officers" not in text
+        assert "The organiser" in text and "organiser@example.ac.uk" in text

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from mailbot.domain import (
     ACTIVE_STATUSES,
+    Actor,
     Address,
     Attachment,
     BookingStatus,
@@ -87,7 +88,7 @@ def plan_approve(booking: BookingView, snapshot: Snapshot) -> Planned | str:
             _OUTCOME[status],
             (f"approved by the organiser: {status.value}",),
             changes=(StatusChange(booking.ref, status),),
-            notices=(Notice(_OUTCOME[status], after, in_reply=False),),
+            notices=(Notice(_OUTCOME[status], after, in_reply=False, acted_by=Actor.ORGANISER),),
         ),
         f"{status.value} ({_who(booking)})",
     )
@@ -103,7 +104,7 @@ def plan_end(
     outcome = Outcome.DECLINED if verb is Verb.DECLINE else Outcome.CANCELLED
     ended = replace(booking, status=status, waitlist_position=None)
     changes = [StatusChange(booking.ref, status)]
-    notices = [Notice(outcome, ended, in_reply=False)]
+    notices = [Notice(outcome, ended, in_reply=False, acted_by=Actor.ORGANISER)]
     more_changes, more_notices, passed = _told(release_place(booking, snapshot, policy, now))
     changes += more_changes
     notices += more_notices
@@ -134,7 +135,7 @@ def plan_add(command: Command, snapshot: Snapshot, ref: str) -> Planned | str:
             _OUTCOME[status],
             ("added by the organiser",),
             new_bookings=(booking,),
-            notices=(Notice(_OUTCOME[status], booking, in_reply=False),),
+            notices=(Notice(_OUTCOME[status], booking, in_reply=False, acted_by=Actor.ORGANISER),),
         ),
         f"{ref} {status.value} ({_who(booking)})",
     )
@@ -173,7 +174,7 @@ def plan_move(
         booking, event_slug=target.event.slug, status=status, waitlist_position=position
     )
     changes = [StatusChange(booking.ref, status)]
-    notices = [Notice(_OUTCOME[status], moved, in_reply=False)]
+    notices = [Notice(_OUTCOME[status], moved, in_reply=False, acted_by=Actor.ORGANISER)]
     more_changes, more_notices, passed = _told(release_place(booking, source, policy, now))
     changes += more_changes
     notices += more_notices

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from mailbot.domain import (
+    Actor,
     BookingStatus,
     BookingView,
     Decision,
@@ -39,12 +40,20 @@ def pass_place(
             changes.append(
                 StatusChange(booking.ref, BookingStatus.WAITLISTED, offer_expires_at=expires)
             )
-            notices.append(Notice(Outcome.PROMOTED, offered, in_reply=False, template="offer"))
+            notices.append(
+                Notice(
+                    Outcome.PROMOTED,
+                    offered,
+                    in_reply=False,
+                    template="offer",
+                    acted_by=Actor.SYSTEM,
+                )
+            )
             reasons.append(f"{booking.ref} offered the place until {expires.isoformat()}")
             continue
         promoted = replace(booking, status=BookingStatus.CONFIRMED, waitlist_position=None)
         changes.append(StatusChange(booking.ref, BookingStatus.CONFIRMED))
-        notices.append(Notice(Outcome.PROMOTED, promoted, in_reply=False))
+        notices.append(Notice(Outcome.PROMOTED, promoted, in_reply=False, acted_by=Actor.SYSTEM))
         reasons.append(f"{booking.ref} promoted from the waitlist")
     return changes, notices, reasons
 
@@ -74,5 +83,14 @@ def expire_offer(
         Outcome.CANCELLED,
         (f"{booking.ref}: offer not taken up in time", *reasons),
         changes=(StatusChange(booking.ref, BookingStatus.CANCELLED), *changes),
-        notices=(Notice(Outcome.INFO, lapsed, in_reply=False, template="offer-expired"), *notices),
+        notices=(
+            Notice(
+                Outcome.INFO,
+                lapsed,
+                in_reply=False,
+                template="offer-expired",
+                acted_by=Actor.SYSTEM,
+            ),
+            *notices,
+        ),
     )
