@@ -12,7 +12,6 @@ from mailbot.domain import (
     BookingStatus,
     BookingView,
     Intent,
-    Notice,
     Outcome,
     Policy,
     Request,
@@ -317,10 +316,6 @@ def test_ineligible_or_already_booked_colleagues_are_not_booked_and_the_sender_i
     )
 
 
-def written_to(notice: Notice) -> str | None:
-    return notice.recipient or (notice.booking.email if notice.booking else None)
-
-
 def test_colleagues_of_an_unauthenticated_sender_are_not_booked_and_the_sender_is_told() -> None:
     asking = replace(
         request(auth=UNVERIFIED), colleagues=(colleague("alan.brown@durham.police.uk"),)
@@ -328,7 +323,7 @@ def test_colleagues_of_an_unauthenticated_sender_are_not_booked_and_the_sender_i
     decision = decide(asking, state(0), POLICY, NOW, REFS)
     assert [b.email for b in decision.new_bookings] == [OFFICER]
     assert decision.new_bookings[0].status is BookingStatus.HELD
-    assert [written_to(n) for n in decision.notices] == [OFFICER]
+    assert [n.to for n in decision.notices] == [OFFICER]
     assert decision.notices[0].skipped == (
         "alan.brown@durham.police.uk: colleagues are booked only when your address can be verified",
     )
@@ -339,7 +334,7 @@ def test_colleagues_of_a_sender_outside_the_eligible_domains_are_not_booked() ->
     asking = replace(outsider, colleagues=(colleague("alan.brown@durham.police.uk"),))
     decision = decide(asking, state(0), POLICY, NOW, REFS)
     assert all(b.email != "alan.brown@durham.police.uk" for b in decision.new_bookings)
-    assert [written_to(n) for n in decision.notices] == ["pat@gmail.example.com"]
+    assert [n.to for n in decision.notices] == ["pat@gmail.example.com"]
 
 
 def test_needs_are_noted_on_an_existing_booking() -> None:
