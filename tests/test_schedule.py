@@ -134,7 +134,42 @@ def test_export_person_then_forget(tmp_path: Path) -> None:
     assert after["bookings"] == [] and after["messages_received_from"] == 0
     with Session(connect(ws.settings.database_url())) as session:
         (row,) = session.exec(select(BookingRow)).all()
-    assert row.status == "confirmed" and row.name is None, "the place still counts"
+    assert row.status == "cancelled" and row.name is None, "the place was passed on first"
+
+
+def test_forgetting_a_confirmed_attendee_passes_their_place_on_and_writes_to_nobody_erased(
+    tmp_path: Path,
+) -> None:
+    # Issue 14, defect 4: the place was never passed on, the sign-in sheet showed an empty row
+    # and the reminder job wrote "the 1d reminder" to an erased address.
+    ws = Workspace(tmp_path, capacity=1)
+    ws.deliver(officer_request(0), officer_request(1))
+    ws.poll()
+    assert sorted(r.outcome for r in ws.new_replies()) == ["confirmed", "waitlisted"]
+
+    gone = run_cli("forget", "officer0@lancashire.police.uk", "--config", str(ws.config))
+    assert gone.returncode == 0, gone.stderr
+    told = [(r.to, r.outcome) for r in ws.new_replies()]
+    assert told == [("officer1@lancashire.police.uk", "promoted")]
+    with Session(connect(ws.settings.database_url())) as session:
+        rows = {row.ref: row for row in session.exec(select(BookingRow)).all()}
+    confirmed = [row for row in rows.values() if row.status == "confirmed"]
+    assert [row.email for row in confirmed] == ["officer1@lancashire.police.uk"]
+
+    sheet = tmp_path / "sheet.csv"
+    exported = run_cli("export", str(sheet), "--config", str(ws.config))
+    assert exported.returncode == 0, exported.stderr
+    assert "officer1@lancashire.police.uk" in sheet.read_text(encoding="utf-8-sig")
+    assert "erased" not in sheet.read_text(encoding="utf-8-sig")
+    reminders = run_cli("reminders", "--dry-run", "--config", str(ws.config))
+    assert "erased" not in reminders.stdout and "officer0" not in reminders.stdout
+    with Session(connect(ws.settings.database_url())) as session:
+        waiting = [
+            row.recipient
+            for row in session.exec(select(OutboxRow)).all()
+            if row.status in ("queued", "sending")
+        ]
+    assert waiting == [], "mail still waiting to go out after the erasure"
 
 
 def test_jobs_stored_by_the_flat_layout_are_replaced_when_the_service_starts(

@@ -7,7 +7,6 @@ import csv
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -123,14 +122,19 @@ def forget(
     email: Annotated[str, typer.Argument(help="The person's address.")],
     config: ConfigOption = None,
 ) -> None:
-    """Erase one person now: their bookings' names and address, mail bodies and questions."""
+    """Erase one person now: their places are cancelled and passed on first, then their
+    bookings' names and address, mail bodies and questions are erased."""
     from mailbot.pipeline.retention import forget as erase_person
-    from mailbot.runtime.wiring import open_store
+    from mailbot.runtime.wiring import build_mailbot
 
     with exit_codes():
         settings = load(config)
-        erased = erase_person(open_store(settings), email, datetime.now(UTC))
+        with build_mailbot(settings) as bot:
+            erased = erase_person(bot.store, bot.handling(), email, bot.clock())
+            delivery = bot.deliver()  # whoever a freed place passed to is told now
         out.print(f"{erased} booking(s) of {email} erased", markup=False, highlight=False)
+        if delivery.sent:
+            out.print(f"{delivery.sent} told of a place passed on", markup=False, highlight=False)
 
 
 def export_person(

@@ -3,10 +3,14 @@ period, or one person's everywhere on request. Counts stay; names and addresses 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from mailbot.domain import EventInfo
+from mailbot.inbound.commands import Verb
+from mailbot.pipeline.context import Handling
 from mailbot.records import PersonRecord
+from mailbot.rules.organiser import plan_end
 from mailbot.store.people import erase_bookings, held_about
 from mailbot.store.store import Store
 
@@ -22,10 +26,32 @@ def erase_ended_events(
     return erase_bookings(store, [booking.view.ref for booking in bookings], now)
 
 
-def forget(store: Store, email: str, now: datetime) -> int:
-    """Erase one person now, whatever the event: their bookings, mail and questions."""
-    bookings = store.bookings_of_person(email.lower())
-    return erase_bookings(store, [booking.view.ref for booking in bookings], now)
+def forget(store: Store, ctx: Handling, email: str, now: datetime) -> int:
+    """Erase one person now, whatever the event: their bookings, mail and questions.
+
+    Their bookings are cancelled first, as any cancellation is, so a place they held passes
+    down the waitlist (whoever gets it is told); nothing is written to them. Returns how
+    many bookings were erased."""
+    address = email.lower()
+    refs = [booking.view.ref for booking in store.bookings_of_person(address)]
+    by_slug = {event.slug: event for event in ctx.events}
+    with store.transaction() as tx:
+        for ref in refs:
+            booking = tx.booking_view(ref)
+            event = by_slug.get(booking.event_slug) if booking else None
+            if booking is None or event is None:
+                continue
+            planned = plan_end(booking, tx.snapshot(event, address), Verb.CANCEL, ctx.policy, now)
+            if isinstance(planned, str):
+                continue  # already ended: nothing to pass on
+            others = tuple(n for n in planned.decision.notices if n.to != address)
+            decision = replace(
+                planned.decision, reasons=("cancelled on request, to be erased",), notices=others
+            )
+            tx.apply_decision(decision, actor="system", now=now)
+            mails = ctx.writer.write(others, None, now, default_event=event)
+            tx.queue(mails, sender_address=ctx.from_address, now=now)
+    return erase_bookings(store, refs, now)
 
 
 def what_we_hold(store: Store, email: str) -> PersonRecord:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from mailbot.records import PersonRecord
 from mailbot.store.rows import booking_record, question
 from mailbot.store.store import Store
-from mailbot.store.tables import AuditRow, BookingRow, InboundRow, OutboxRow, QuestionRow
+from mailbot.store.tables import QUEUED, AuditRow, BookingRow, InboundRow, OutboxRow, QuestionRow
 
 ERASED = "erased"
 _ERASED_DOMAIN = "@erased.invalid"
@@ -38,6 +38,12 @@ def erase_bookings(store: Store, refs: Iterable[str], now: datetime) -> int:
             row.name = row.rank = row.unit = row.needs = row.undeliverable = None
             row.updated_at = now
             session.add(row)
+            # Mail not yet sent to them never will be: nothing goes to an erased address.
+            session.execute(
+                delete(OutboxRow).where(
+                    col(OutboxRow.recipient) == email, col(OutboxRow.status) == QUEUED
+                )
+            )
             session.execute(
                 update(OutboxRow)
                 .where(col(OutboxRow.recipient) == email)
