@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from sqlmodel import Session, select
 
 from mailbot.store.database import connect
