@@ -22,14 +22,17 @@ class Outcome(StrEnum):
     DETAILS_NEEDED = "details-needed"
     REMINDER = "reminder"
     INFO = "info"
+    UPDATED = "updated"  # the event's date, times or venue changed
+    EVENT_CANCELLED = "event-cancelled"  # the whole event is called off
 
 
 class Actor(StrEnum):
     """Who made the change a notice tells someone about."""
 
     ATTENDEE = "attendee"  # the person themselves, by mail
+    COLLEAGUE = "colleague"  # someone else asked for a place for them
     ORGANISER = "organiser"  # by a reply to the digest or from the command line
-    SYSTEM = "system"  # mailbot: a place came free, an offer lapsed
+    SYSTEM = "system"  # mailbot: a place came free, an offer lapsed, the event changed
 
 
 class BookingStatus(StrEnum):
@@ -223,6 +226,12 @@ class EventInfo:
     programme: str | None = None  # the day's running order, shown in reminders
     directions: str | None = None  # how to get there, shown in reminders
     bookings_per_sender: int | None = None  # places one request may take (self + colleagues)
+    short_title: str | None = None  # for subjects, which mail clients cut short
+    cancelled: bool = False  # called off: everyone booked is told, nobody new gets a place
+
+    @property
+    def subject_title(self) -> str:
+        return self.short_title or self.title
 
 
 @dataclass(frozen=True)
@@ -317,6 +326,7 @@ class Notice:
     summary: tuple[str, ...] = ()  # what each of the organiser's commands did
     attachments: tuple[Attachment, ...] = ()
     acted_by: Actor = Actor.ATTENDEE
+    booked_by: SenderDetails | None = None  # the colleague who asked, when acted_by is COLLEAGUE
 
     @property
     def template_name(self) -> str:

@@ -231,3 +231,40 @@ def test_an_attendee_whose_booking_the_organiser_ends_is_told_who_ended_it(
         assert "Thank you for letting us know" not in text
         assert "reserved for serving police officers" not in text
         assert "The organiser" in text and "organiser@example.ac.uk" in text
+
+
+def test_a_held_request_approved_into_a_full_event_joins_the_back_of_the_waitlist(
+    tmp_path: Path,
+) -> None:
+    # Issue 14, defect 2: B's request, held for checking before A joined the waitlist, was
+    # approved into the full event and told "number 2"; the place that came free went to B.
+    ws = Workspace(tmp_path, capacity=1)
+    ws.deliver(officer_request(0))  # takes the only place
+    ws.deliver(
+        compose(
+            "Bea Quinn <bea.quinn@cumbria.police.uk>",
+            "Please book me a place.\n\nPC Bea Quinn\nCumbria Constabulary",
+            message_id="<held-b@cumbria>",
+            authenticated=False,
+        )
+    )
+    ws.poll()
+    ws.deliver(officer_request(1))  # A: full, waitlisted
+    ws.poll()
+    told = {r.to: r for r in ws.new_replies()}
+    assert told["bea.quinn@cumbria.police.uk"].outcome == "held"
+    assert told["officer1@lancashire.police.uk"].outcome == "waitlisted"
+    held = by_email(ws)["bea.quinn@cumbria.police.uk"].ref
+
+    command(ws, f"APPROVE {held}")
+    told = {r.to: r for r in ws.new_replies()}
+    approved = told["bea.quinn@cumbria.police.uk"]
+    assert approved.outcome == "waitlisted"
+    body = approved.message.get_body(("plain",))
+    assert body is not None and "number 2" in body.get_content()
+
+    first = by_email(ws)["officer0@lancashire.police.uk"].ref
+    command(ws, f"CANCEL {first}", key="o2")
+    promoted = [r.to for r in ws.new_replies() if r.outcome == "promoted"]
+    assert promoted == ["officer1@lancashire.police.uk"], "places pass on in order of joining"
+    assert by_email(ws)["bea.quinn@cumbria.police.uk"].status == "waitlisted"

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from mailbot.domain import (
     ACTIVE_STATUSES,
+    Actor,
     BookingStatus,
     BookingView,
     Decision,
@@ -127,7 +128,15 @@ def book(
         status, position = places.take(colleague.force)
         booking = new_booking(next(refs), snapshot, colleague, status, position)
         related.append(booking)
-        colleague_notices.append(Notice(_STATUS_OUTCOME[status], booking, in_reply=False))
+        colleague_notices.append(
+            Notice(
+                _STATUS_OUTCOME[status],
+                booking,
+                in_reply=False,
+                acted_by=Actor.COLLEAGUE,
+                booked_by=sender,
+            )
+        )
 
     if own is None:
         reasons.append(f"booked on behalf of colleagues by {sender.email}")

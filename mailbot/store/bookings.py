@@ -117,7 +117,7 @@ class Transaction(UnitOfWork):
             return view
         ((ahead,),) = self._rows(
             q.AHEAD_IN_WAITLIST,
-            {"slug": row.event_slug, "created_at": row.created_at, "id": row.id or 0},
+            {"slug": row.event_slug, "order": row.waitlist_order, "id": row.id or 0},
         )
         return replace(view, waitlist_position=int(ahead) + 1)
 
@@ -213,9 +213,11 @@ class Transaction(UnitOfWork):
     def apply_decision(self, decision: Decision, *, actor: str, now: datetime) -> None:
         """The decision's changes to bookings and events, each with an audit entry."""
         for new in decision.new_bookings:
+            waiting = new.status is BookingStatus.WAITLISTED
             self._run(
                 q.INSERT_BOOKING,
                 {
+                    "waitlist_order": self._next_in_waitlist(new.event_slug) if waiting else None,
                     "ref": new.ref,
                     "event_slug": new.event_slug,
                     "email": new.email,
@@ -244,6 +246,11 @@ class Transaction(UnitOfWork):
         for change in decision.changes:
             row = self._booking(change.ref)
             previous = row.status
+            if change.new_status is not BookingStatus.WAITLISTED:
+                row.waitlist_order = None
+            elif previous != BookingStatus.WAITLISTED.value:  # joins now, at the back
+                self._session.flush()
+                row.waitlist_order = self._next_in_waitlist(row.event_slug)
             row.status = change.new_status.value
             row.offer_expires_at = change.offer_expires_at
             row.updated_at = now
@@ -258,6 +265,11 @@ class Transaction(UnitOfWork):
             event.capacity_override = places
             self._session.add(event)
         self.flush()
+
+    def _next_in_waitlist(self, slug: str) -> int:
+        """The order of the next person to join the event's waitlist (the lock is held)."""
+        ((order,),) = self._rows(q.NEXT_WAITLIST_ORDER, {"slug": slug})
+        return int(order)
 
     def lapsed_offers(self, now: datetime) -> list[BookingView]:
         rows = self._session.exec(

@@ -103,7 +103,10 @@ def _event_digest(session: Session, event: EventInfo, start: datetime) -> EventD
         .order_by(col(BookingRow.created_at), col(BookingRow.id))
     ).all()
     confirmed = [r for r in rows if r.status == BookingStatus.CONFIRMED.value]
-    waiting = [r for r in rows if r.status == BookingStatus.WAITLISTED.value]
+    waiting = sorted(
+        (r for r in rows if r.status == BookingStatus.WAITLISTED.value),
+        key=lambda r: (r.waitlist_order or 0, r.id or 0),
+    )
     promoted_refs = set(
         session.exec(
             select(AuditRow.booking_ref).where(

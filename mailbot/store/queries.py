@@ -45,6 +45,7 @@ _VIEW_COLUMNS = (
     _B.unit,
     _B.offer_expires_at,
     _B.created_at,
+    _B.waitlist_order,
 )
 
 # Inline: PostgreSQL is not asked to return the new row's id, which nothing reads.
@@ -172,7 +173,7 @@ WAITLIST_HEAD = Statement(
     select(*_VIEW_COLUMNS)
     .where(_B.event_slug == bindparam("slug"), _B.status == _WAITLISTED)
     .where(_B.offer_expires_at.is_(None))
-    .order_by(_B.created_at, _B.id)
+    .order_by(_B.waitlist_order, _B.id)
     .limit(bindparam("head"))
 )
 AHEAD_IN_WAITLIST = Statement(
@@ -180,9 +181,15 @@ AHEAD_IN_WAITLIST = Statement(
         _B.event_slug == bindparam("slug"),
         _B.status == _WAITLISTED,
         or_(
-            _B.created_at < bindparam("created_at"),
-            and_(_B.created_at == bindparam("created_at"), _B.id < bindparam("id")),
+            _B.waitlist_order < bindparam("order"),
+            and_(_B.waitlist_order == bindparam("order"), _B.id < bindparam("id")),
         ),
+    )
+)
+# The number the next person to join the event's waitlist gets (under the event's lock).
+NEXT_WAITLIST_ORDER = Statement(
+    select(func.coalesce(func.max(_B.waitlist_order), 0) + 1).where(
+        _B.event_slug == bindparam("slug"), _B.status == _WAITLISTED
     )
 )
 

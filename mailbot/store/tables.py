@@ -51,6 +51,9 @@ class BookingRow(SQLModel, table=True):
     undeliverable_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     # A waitlisted booking offered a freed place: the place is held for them until then.
     offer_expires_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    # While waitlisted: its place in the event's queue, numbered as people join (migration
+    # 0009). Places pass on in this order, so a position someone was told never gets worse.
+    waitlist_order: int | None = None
 
 
 class QuestionRow(SQLModel, table=True):
