@@ -228,6 +228,8 @@ class EventSettings(_Section):
     bookings_per_sender: int | None = Field(default=None, ge=1)
     programme: str | None = None
     directions: str | None = None
+    short_title: str | None = Field(default=None, min_length=1, max_length=60)
+    cancelled: bool = False
 
     @field_validator("slug")
     @classmethod
@@ -299,6 +301,8 @@ class Settings(_Section):
                 bookings_per_sender=e.bookings_per_sender,
                 programme=e.programme.strip() if e.programme else None,
                 directions=e.directions.strip() if e.directions else None,
+                short_title=e.short_title.strip() if e.short_title else None,
+                cancelled=e.cancelled,
             )
             for e in self.events
         )

@@ -327,6 +327,9 @@ class Notice:
     attachments: tuple[Attachment, ...] = ()
     acted_by: Actor = Actor.ATTENDEE
     booked_by: SenderDetails | None = None  # the colleague who asked, when acted_by is COLLEAGUE
+    # False: no calendar entry goes with it, whatever the outcome (e.g. an event called off
+    # tells someone on the waitlist, who never had an entry to remove).
+    invite: bool = True
 
     @property
     def template_name(self) -> str:

@@ -63,6 +63,8 @@ _SUBJECTS: dict[Outcome, str] = {
     Outcome.DETAILS_NEEDED: "A few more details for your booking: {title}",
     Outcome.REMINDER: "Reminder: {title}",
     Outcome.INFO: "About {title}",
+    Outcome.UPDATED: "Changed: {title}",
+    Outcome.EVENT_CANCELLED: "Event cancelled: {title}",
 }
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -177,6 +179,8 @@ _INVITE_METHODS: dict[Outcome, Literal["REQUEST", "CANCEL"]] = {
     Outcome.PROMOTED: "REQUEST",
     Outcome.REMINDER: "REQUEST",
     Outcome.CANCELLED: "CANCEL",
+    Outcome.UPDATED: "REQUEST",  # the same UID with a higher SEQUENCE moves the entry
+    Outcome.EVENT_CANCELLED: "CANCEL",
 }
 _SEQUENCE_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -190,7 +194,7 @@ def _invite(
     notice: Notice, event: EventInfo, sender: Sender, now: datetime
 ) -> tuple[str, bytes] | None:
     method = _INVITE_METHODS.get(notice.outcome)
-    if notice.booking is None or method is None:
+    if notice.booking is None or method is None or not notice.invite:
         return None
     if method == "REQUEST" and notice.booking.status is not BookingStatus.CONFIRMED:
         return None  # an offered place is not yet theirs: no calendar entry until they accept
