@@ -45,6 +45,26 @@ class BookingStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class Trigger(StrEnum):
+    """What moves a booking from one stage of its life to another (rules/lifecycle.py)."""
+
+    REQUEST = "request"  # the person asks for a place (or takes one offered), by mail
+    COLLEAGUE_REQUEST = "colleague-request"  # a colleague asks for a place for them
+    CANCEL = "cancel"  # the person gives up their place (words, or a calendar decline)
+    ACKNOWLEDGE = "acknowledge"  # thanks, "ok", a calendar acceptance
+    APPROVE = "APPROVE"  # the organiser's commands, by mail or from the command line
+    DECLINE = "DECLINE"
+    ORGANISER_CANCEL = "CANCEL"
+    ADD = "ADD"
+    MOVE = "MOVE"
+    CAPACITY = "CAPACITY"
+    PLACE_FREED = "place-freed"  # mailbot passes a freed place to the next person waiting
+    OFFER_LAPSED = "offer-lapsed"  # nobody took the place offered in time
+    ERASE = "erase"  # `mailbot forget`
+    EVENT_CHANGED = "event-changed"  # the event's date, times or venue changed in config.toml
+    EVENT_CALLED_OFF = "event-called-off"  # `cancelled = true` in config.toml
+
+
 ACTIVE_STATUSES = frozenset({BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.HELD})
 
 
@@ -290,11 +310,13 @@ class Policy:
 
 @dataclass(frozen=True)
 class StatusChange:
-    """An existing booking moves to a new status."""
+    """An existing booking moves to a new status, for `cause`: the store refuses any change
+    that rules/lifecycle.py's table does not list."""
 
     ref: str
     new_status: BookingStatus
     offer_expires_at: datetime | None = None  # set: an offer; the status stays waitlisted
+    cause: Trigger = field(kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,11 @@ class AlreadyRecordedError(MailbotError):
     other process's record stands."""
 
 
+class LifecycleError(MailbotError):
+    """A status change the booking lifecycle does not allow was about to be written: a
+    defect in mailbot, refused so that no booking is left in an impossible state."""
+
+
 class InboxFilingError(OperationalError):
     """Handled mail could not be moved out of the inbox (a folder refused, a quota full).
 

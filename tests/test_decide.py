@@ -18,6 +18,7 @@ from mailbot.domain import (
     SenderDetails,
     Snapshot,
     StatusChange,
+    Trigger,
 )
 from mailbot.rules.booking import domain_is_eligible
 from mailbot.rules.decide import decide
@@ -225,8 +226,8 @@ def test_cancelling_a_confirmed_place_promotes_the_first_on_the_waitlist() -> No
     decision = decide(request(intent=Intent.CANCEL), state(3, WAITING, (mine,)), POLICY, NOW, REFS)
     assert decision.outcome is Outcome.CANCELLED
     assert decision.changes == (
-        StatusChange("MIN-EEE", BookingStatus.CANCELLED),
-        StatusChange("WA1-AAA", BookingStatus.CONFIRMED),
+        StatusChange("MIN-EEE", BookingStatus.CANCELLED, cause=Trigger.CANCEL),
+        StatusChange("WA1-AAA", BookingStatus.CONFIRMED, cause=Trigger.PLACE_FREED),
     )
     outcomes = [
         (n.outcome, n.booking.ref if n.booking else None, n.in_reply) for n in decision.notices
@@ -242,7 +243,9 @@ def test_cancelling_a_waitlisted_place_promotes_nobody() -> None:
     decision = decide(
         request(intent=Intent.CANCEL), state(3, (WAITING[0], mine), (mine,)), POLICY, NOW, REFS
     )
-    assert decision.changes == (StatusChange("WA2-BBB", BookingStatus.CANCELLED),)
+    assert decision.changes == (
+        StatusChange("WA2-BBB", BookingStatus.CANCELLED, cause=Trigger.CANCEL),
+    )
     assert [n.outcome for n in decision.notices] == [Outcome.CANCELLED]
 
 

@@ -41,7 +41,9 @@ def forget(store: Store, ctx: Handling, email: str, now: datetime) -> int:
             event = by_slug.get(booking.event_slug) if booking else None
             if booking is None or event is None:
                 continue
-            planned = plan_end(booking, tx.snapshot(event, address), Verb.CANCEL, ctx.policy, now)
+            planned = plan_end(
+                booking, tx.snapshot(event, address), Verb.CANCEL, ctx.policy, now, erasing=True
+            )
             if isinstance(planned, str):
                 continue  # already ended: nothing to pass on
             others = tuple(n for n in planned.decision.notices if n.to != address)

@@ -20,14 +20,10 @@ from mailbot.domain import (
     SenderDetails,
     Snapshot,
     StatusChange,
+    Trigger,
 )
-
-_STATUS_OUTCOME = {
-    BookingStatus.CONFIRMED: Outcome.CONFIRMED,
-    BookingStatus.WAITLISTED: Outcome.WAITLISTED,
-    BookingStatus.HELD: Outcome.HELD,
-    BookingStatus.DECLINED: Outcome.DECLINED,
-}
+from mailbot.rules import lifecycle
+from mailbot.rules.lifecycle import Party, Stage, When
 
 
 def domain_is_eligible(domain: str, eligible_domains: tuple[str, ...]) -> bool:
@@ -75,7 +71,8 @@ class _Places:
     per_force: int | None = None  # the event's cap on confirmed places for one force
     force_counts: dict[str, int] = field(default_factory=dict)
 
-    def take(self, force: str | None = None) -> tuple[BookingStatus, int | None]:
+    def take(self, force: str | None = None) -> tuple[When, int | None]:
+        """Take a place if one is free (within the force's cap), or join the waitlist."""
         capped = (
             self.per_force is not None
             and force is not None
@@ -85,9 +82,9 @@ class _Places:
             self.left -= 1
             if force is not None:
                 self.force_counts[force] = self.force_counts.get(force, 0) + 1
-            return BookingStatus.CONFIRMED, None
+            return When.PLACE_FREE, None
         self.waiting += 1
-        return BookingStatus.WAITLISTED, self.waiting
+        return When.FULL, self.waiting
 
 
 def _missing_details(sender: SenderDetails, policy: Policy) -> tuple[str, ...]:
@@ -125,12 +122,13 @@ def book(
     related: list[BookingView] = []
     colleague_notices: list[Notice] = []
     for colleague in colleagues:
-        status, position = places.take(colleague.force)
-        booking = new_booking(next(refs), snapshot, colleague, status, position)
+        when, position = places.take(colleague.force)
+        moved = _step(Stage.NONE, Trigger.COLLEAGUE_REQUEST, Party.COLLEAGUE, when)
+        booking = new_booking(next(refs), snapshot, colleague, moved.status, position)
         related.append(booking)
         colleague_notices.append(
             Notice(
-                _STATUS_OUTCOME[status],
+                moved.outcome,
                 booking,
                 in_reply=False,
                 acted_by=Actor.COLLEAGUE,
@@ -200,6 +198,20 @@ def new_booking(
     )
 
 
+@dataclass(frozen=True)
+class _Moved:
+    """Where the lifecycle sends a booking, and what its holder is told."""
+
+    status: BookingStatus
+    outcome: Outcome
+
+
+def _step(source: Stage, trigger: Trigger, party: Party, when: When = When.ANY) -> _Moved:
+    row = lifecycle.step(source, trigger, party, when)
+    assert row.target is not None and row.notice is not None, row
+    return _Moved(lifecycle.status_of(row.target), row.notice)
+
+
 def _own_booking(
     request: Request,
     snapshot: Snapshot,
@@ -213,35 +225,40 @@ def _own_booking(
     sender = request.sender
     domain = sender.email.rpartition("@")[2]
     existing = active_booking(snapshot.senders_bookings)
-    if existing is not None and existing.has_offer(now):
-        taken = replace(
-            existing, status=BookingStatus.CONFIRMED, waitlist_position=None, offer_expires_at=None
-        )
-        return _Own(
-            Outcome.CONFIRMED,
-            (f"{existing.ref} accepted the place offered",),
-            Notice(Outcome.CONFIRMED, taken),
-            taken,
-            changes=(StatusChange(existing.ref, BookingStatus.CONFIRMED),),
-        )
     if existing is not None:
-        return _Own(
-            Outcome.DUPLICATE,
-            (f"already booked as {existing.ref} ({existing.status.value})",),
-            Notice(Outcome.DUPLICATE, existing),
+        # An offer past its time is not taken by a late reply: it is lapsing.
+        source = Stage.OFFERED if existing.has_offer(now) else lifecycle.stage(existing.status)
+        row = lifecycle.step(source, Trigger.REQUEST, Party.ANYONE)
+        if row.target is None:  # already booked: the stage stays, the reply says so
+            return _Own(
+                Outcome.DUPLICATE,
+                (f"already booked as {existing.ref} ({existing.status.value})",),
+                Notice(Outcome.DUPLICATE, existing),
+                existing,
+            )
+        taken = replace(
             existing,
+            status=lifecycle.status_of(row.target),
+            waitlist_position=None,
+            offer_expires_at=None,
+        )
+        assert row.notice is not None
+        return _Own(
+            row.notice,
+            (f"{existing.ref} accepted the place offered",),
+            Notice(row.notice, taken),
+            taken,
+            changes=(StatusChange(existing.ref, taken.status, cause=Trigger.REQUEST),),
         )
 
-    if not domain_is_eligible(domain, policy.eligible_domains) and policy.review_unknown:
-        held = new_booking(ref, snapshot, sender, BookingStatus.HELD)
-        return _Own(
-            Outcome.HELD,
-            (f"{domain} is not a listed domain: held for the organiser to review",),
-            Notice(Outcome.HELD, held),
-            held,
-            True,
-        )
-    if not domain_is_eligible(domain, policy.eligible_domains):
+    eligible = domain_is_eligible(domain, policy.eligible_domains)
+    if not eligible:
+        when = When.REVIEW_UNKNOWN if policy.review_unknown else When.ANY
+        moved = _step(Stage.NONE, Trigger.REQUEST, Party.OUTSIDER, when)
+        if moved.status is BookingStatus.HELD:
+            held = new_booking(ref, snapshot, sender, moved.status)
+            reason = f"{domain} is not a listed domain: held for the organiser to review"
+            return _Own(moved.outcome, (reason,), Notice(moved.outcome, held), held, True)
         allowed = ", ".join(policy.eligible_domains)
         refusal = (f"{domain} is not an eligible domain ({allowed})",)
         earlier = next(
@@ -249,19 +266,22 @@ def _own_booking(
         )
         if earlier is not None:
             # Asking again changes nothing: restate the refusal without a second record.
-            return _Own(Outcome.DECLINED, refusal, Notice(Outcome.DECLINED, earlier), earlier)
-        declined = new_booking(ref, snapshot, sender, BookingStatus.DECLINED)
-        return _Own(Outcome.DECLINED, refusal, Notice(Outcome.DECLINED, declined), declined, True)
+            return _Own(moved.outcome, refusal, Notice(moved.outcome, earlier), earlier)
+        declined = new_booking(ref, snapshot, sender, moved.status)
+        return _Own(moved.outcome, refusal, Notice(moved.outcome, declined), declined, True)
 
+    party = Party.OFFICER if trusted else Party.UNVERIFIED
     missing = _missing_details(sender, policy)
     if missing and not request.details_already_asked:
+        row = lifecycle.step(Stage.NONE, Trigger.REQUEST, party, When.DETAILS_MISSING)
+        assert row.notice is not None
         return _Own(
-            Outcome.DETAILS_NEEDED,
+            row.notice,
             (f"missing {', '.join(missing)}",),
             Notice(
-                Outcome.DETAILS_NEEDED,
+                row.notice,
                 None,
-                template="details-needed",
+                template=row.template or row.notice.value,
                 recipient=sender.email,
                 missing=missing,
             ),
@@ -269,27 +289,23 @@ def _own_booking(
 
     reasons = (f"{domain} is eligible", request.authenticity.summary)
     if not trusted:
-        held = new_booking(ref, snapshot, sender, BookingStatus.HELD)
+        moved = _step(Stage.NONE, Trigger.REQUEST, party)
+        held = new_booking(ref, snapshot, sender, moved.status)
         return _Own(
-            Outcome.HELD,
+            moved.outcome,
             (*reasons, "held for the organiser: sender not authenticated"),
-            Notice(Outcome.HELD, held),
+            Notice(moved.outcome, held),
             held,
             True,
         )
-    status, position = places.take(sender.force)
-    booking = new_booking(ref, snapshot, sender, status, position)
-    if status is BookingStatus.CONFIRMED:
+    when, position = places.take(sender.force)
+    moved = _step(Stage.NONE, Trigger.REQUEST, party, when)
+    booking = new_booking(ref, snapshot, sender, moved.status, position)
+    if moved.status is BookingStatus.CONFIRMED:
         detail = f"{places.left} of {snapshot.event.capacity} places left"
     else:
         detail = f"full ({snapshot.event.capacity} places), waitlist position {position}"
-    return _Own(
-        _STATUS_OUTCOME[status],
-        (*reasons, detail),
-        Notice(_STATUS_OUTCOME[status], booking),
-        booking,
-        True,
-    )
+    return _Own(moved.outcome, (*reasons, detail), Notice(moved.outcome, booking), booking, True)
 
 
 def _colleagues(

@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import datetime
 
 from mailbot.domain import (
-    BookingStatus,
     BookingView,
     Decision,
     Intent,
@@ -16,8 +15,11 @@ from mailbot.domain import (
     Request,
     Snapshot,
     StatusChange,
+    Trigger,
 )
+from mailbot.rules import lifecycle
 from mailbot.rules.booking import active_booking, book
+from mailbot.rules.lifecycle import Party, Stage
 from mailbot.rules.waitlist import release_place
 
 
@@ -90,23 +92,26 @@ def _amend(existing: BookingView, needs: str) -> Decision:
 def _cancel(request: Request, snapshot: Snapshot, policy: Policy, now: datetime) -> Decision:
     existing = active_booking(snapshot.senders_bookings)
     if existing is None:
+        row = lifecycle.step(Stage.NONE, Trigger.CANCEL, Party.ANYONE)
+        assert row.notice is not None
         return Decision(
-            Outcome.INFO,
+            row.notice,
             ("cancellation asked, but the sender holds no booking",),
             notices=(
-                Notice(Outcome.INFO, None, template="no-booking", recipient=request.sender.email),
+                Notice(row.notice, None, template=row.template, recipient=request.sender.email),
             ),
         )
-    cancelled = replace(
-        existing, status=BookingStatus.CANCELLED, waitlist_position=None, offer_expires_at=None
+    row = lifecycle.step(
+        lifecycle.stage(existing.status, existing.offer_expires_at), Trigger.CANCEL, Party.ANYONE
     )
-    changes = [StatusChange(existing.ref, BookingStatus.CANCELLED)]
-    notices = [Notice(Outcome.CANCELLED, cancelled)]
+    assert row.target is not None and row.notice is not None
+    status = lifecycle.status_of(row.target)
+    cancelled = replace(existing, status=status, waitlist_position=None, offer_expires_at=None)
+    changes = [StatusChange(existing.ref, status, cause=Trigger.CANCEL)]
+    notices = [Notice(row.notice, cancelled)]
     reasons = [f"{existing.ref} cancelled by its holder (was {existing.status.value})"]
     more_changes, more_notices, more_reasons = release_place(existing, snapshot, policy, now)
     changes += more_changes
     notices += more_notices
     reasons += more_reasons
-    return Decision(
-        Outcome.CANCELLED, tuple(reasons), changes=tuple(changes), notices=tuple(notices)
-    )
+    return Decision(row.notice, tuple(reasons), changes=tuple(changes), notices=tuple(notices))

@@ -21,16 +21,14 @@ from mailbot.domain import (
     Policy,
     Snapshot,
     StatusChange,
+    Trigger,
 )
 from mailbot.inbound.classify.sender import extract_sender
 from mailbot.inbound.commands import Command, Verb
+from mailbot.rules import lifecycle
 from mailbot.rules.booking import new_booking
+from mailbot.rules.lifecycle import Party, Stage, When
 from mailbot.rules.waitlist import pass_place, release_place
-
-_OUTCOME = {
-    BookingStatus.CONFIRMED: Outcome.CONFIRMED,
-    BookingStatus.WAITLISTED: Outcome.WAITLISTED,
-}
 
 
 @dataclass(frozen=True)
@@ -71,39 +69,72 @@ def _told(
     return changes, notices, lines
 
 
-def _next_place(snapshot: Snapshot) -> tuple[BookingStatus, int | None]:
-    """What someone the organiser books gets now: a place, or the end of the waitlist."""
-    if snapshot.places_left > 0:
-        return BookingStatus.CONFIRMED, None
-    return BookingStatus.WAITLISTED, snapshot.waitlist_length + 1
+@dataclass(frozen=True)
+class _Placed:
+    """Where a booking the organiser places goes, by the lifecycle, and what its holder is
+    told: a place when one is free, else the back of the waitlist."""
+
+    status: BookingStatus
+    outcome: Outcome
+    position: int | None
+
+
+def _place(source: Stage, trigger: Trigger, snapshot: Snapshot) -> _Placed:
+    free = snapshot.places_left > 0
+    row = lifecycle.step(source, trigger, Party.ORGANISER, When.PLACE_FREE if free else When.FULL)
+    assert row.target is not None and row.notice is not None
+    position = None if free else snapshot.waitlist_length + 1
+    return _Placed(lifecycle.status_of(row.target), row.notice, position)
+
+
+def _stage(booking: BookingView) -> Stage:
+    return lifecycle.stage(booking.status, booking.offer_expires_at)
 
 
 def plan_approve(booking: BookingView, snapshot: Snapshot) -> Planned | str:
-    if booking.status is not BookingStatus.HELD:
+    if not lifecycle.allows(_stage(booking), Trigger.APPROVE):
         return f"{booking.ref} is {booking.status.value}, not held for review"
-    status, position = _next_place(snapshot)
-    after = replace(booking, status=status, waitlist_position=position)
+    placed = _place(_stage(booking), Trigger.APPROVE, snapshot)
+    after = replace(booking, status=placed.status, waitlist_position=placed.position)
     return Planned(
         Decision(
-            _OUTCOME[status],
-            (f"approved by the organiser: {status.value}",),
-            changes=(StatusChange(booking.ref, status),),
-            notices=(Notice(_OUTCOME[status], after, in_reply=False, acted_by=Actor.ORGANISER),),
+            placed.outcome,
+            (f"approved by the organiser: {placed.status.value}",),
+            changes=(StatusChange(booking.ref, placed.status, cause=Trigger.APPROVE),),
+            notices=(Notice(placed.outcome, after, in_reply=False, acted_by=Actor.ORGANISER),),
         ),
-        f"{status.value} ({_who(booking)})",
+        f"{placed.status.value} ({_who(booking)})",
     )
 
 
+_ENDING = {
+    Verb.DECLINE: (Trigger.DECLINE, Party.ORGANISER),
+    Verb.CANCEL: (Trigger.ORGANISER_CANCEL, Party.ORGANISER),
+}
+
+
 def plan_end(
-    booking: BookingView, snapshot: Snapshot, verb: Verb, policy: Policy, now: datetime
+    booking: BookingView,
+    snapshot: Snapshot,
+    verb: Verb,
+    policy: Policy,
+    now: datetime,
+    *,
+    erasing: bool = False,
 ) -> Planned | str:
-    """DECLINE or CANCEL: the booking ends, and a place it held passes to the waitlist."""
-    if booking.status not in ACTIVE_STATUSES:
+    """DECLINE or CANCEL (or, `erasing`, the cancellation `mailbot forget` starts with): the
+    booking ends, and a place it held passes to the waitlist."""
+    trigger, party = (Trigger.ERASE, Party.ADMINISTRATOR) if erasing else _ENDING[verb]
+    if not lifecycle.allows(_stage(booking), trigger):
         return f"{booking.ref} is already {booking.status.value}"
-    status = BookingStatus.DECLINED if verb is Verb.DECLINE else BookingStatus.CANCELLED
-    outcome = Outcome.DECLINED if verb is Verb.DECLINE else Outcome.CANCELLED
+    row = lifecycle.step(_stage(booking), trigger, party)
+    assert row.target is not None
+    status = lifecycle.status_of(row.target)
+    outcome = Outcome.DECLINED if status is BookingStatus.DECLINED else Outcome.CANCELLED
     ended = replace(booking, status=status, waitlist_position=None)
-    changes = [StatusChange(booking.ref, status)]
+    changes = [StatusChange(booking.ref, status, cause=trigger)]
+    # An erased person is sent nothing (row.notice is None): the notice is made for the
+    # decision's record of what ended, and retention drops it before anything is written.
     notices = [Notice(outcome, ended, in_reply=False, acted_by=Actor.ORGANISER)]
     more_changes, more_notices, passed = _told(release_place(booking, snapshot, policy, now))
     changes += more_changes
@@ -128,23 +159,25 @@ def plan_add(command: Command, snapshot: Snapshot, ref: str) -> Planned | str:
     # "ADD sam.hale@kent.police.uk DS Sam Hale" is read like an officer's own From line, so
     # the list shows the rank, name and force in their columns.
     person = extract_sender(Address(name=command.name or "", email=command.email), "")
-    status, position = _next_place(snapshot)
-    booking = new_booking(ref, snapshot, person, status, position)
+    placed = _place(Stage.NONE, Trigger.ADD, snapshot)
+    booking = new_booking(ref, snapshot, person, placed.status, placed.position)
     return Planned(
         Decision(
-            _OUTCOME[status],
+            placed.outcome,
             ("added by the organiser",),
             new_bookings=(booking,),
-            notices=(Notice(_OUTCOME[status], booking, in_reply=False, acted_by=Actor.ORGANISER),),
+            notices=(Notice(placed.outcome, booking, in_reply=False, acted_by=Actor.ORGANISER),),
         ),
-        f"{ref} {status.value} ({_who(booking)})",
+        f"{ref} {placed.status.value} ({_who(booking)})",
     )
 
 
 def plan_capacity(snapshot: Snapshot, places: int, policy: Policy, now: datetime) -> Planned:
     taken = snapshot.confirmed_count + snapshot.offers_open  # an open offer holds its place
     freed = places - taken
-    changes, notices, passed = _told(pass_place(snapshot, policy, now, places=freed))
+    changes, notices, passed = _told(
+        pass_place(snapshot, policy, now, places=freed, cause=Trigger.CAPACITY)
+    )
     line = f"{snapshot.event.slug} now has {places} places ({taken} taken)"
     if passed:
         line = "; ".join([line, *passed])
@@ -165,28 +198,32 @@ def plan_capacity(snapshot: Snapshot, places: int, policy: Policy, now: datetime
 def plan_move(
     booking: BookingView, source: Snapshot, target: Snapshot, policy: Policy, now: datetime
 ) -> Planned | str:
-    if booking.status not in ACTIVE_STATUSES:
+    if not lifecycle.allows(_stage(booking), Trigger.MOVE):
         return f"{booking.ref} is {booking.status.value}, nothing to move"
     if booking.event_slug == target.event.slug:
         return f"{booking.ref} is already for {target.event.slug}"
-    status, position = _next_place(target)
+    placed = _place(_stage(booking), Trigger.MOVE, target)
     moved = replace(
-        booking, event_slug=target.event.slug, status=status, waitlist_position=position
+        booking,
+        event_slug=target.event.slug,
+        status=placed.status,
+        waitlist_position=placed.position,
+        offer_expires_at=None,
     )
-    changes = [StatusChange(booking.ref, status)]
-    notices = [Notice(_OUTCOME[status], moved, in_reply=False, acted_by=Actor.ORGANISER)]
+    changes = [StatusChange(booking.ref, placed.status, cause=Trigger.MOVE)]
+    notices = [Notice(placed.outcome, moved, in_reply=False, acted_by=Actor.ORGANISER)]
     more_changes, more_notices, passed = _told(release_place(booking, source, policy, now))
     changes += more_changes
     notices += more_notices
     return Planned(
         Decision(
-            _OUTCOME[status],
+            placed.outcome,
             (f"moved by the organiser to {target.event.slug}",),
             changes=tuple(changes),
             notices=tuple(notices),
             moves=((booking.ref, target.event.slug),),
         ),
-        "; ".join([f"{target.event.slug}: {status.value} ({_who(booking)})", *passed]),
+        "; ".join([f"{target.event.slug}: {placed.status.value} ({_who(booking)})", *passed]),
     )
 
 

@@ -16,7 +16,10 @@ from mailbot.domain import (
     Policy,
     Snapshot,
     StatusChange,
+    Trigger,
 )
+from mailbot.rules import lifecycle
+from mailbot.rules.lifecycle import Party, Stage, When
 
 
 def pass_place(
@@ -26,35 +29,31 @@ def pass_place(
     skip: str | None = None,
     *,
     places: int = 1,
+    cause: Trigger = Trigger.PLACE_FREED,
 ) -> tuple[list[StatusChange], list[Notice], list[str]]:
     """Freed places go to the first on the waitlist, one each: confirmed at once, or offered
     for `offer_hours` when the organiser wants people to accept first."""
     following = [b for b in snapshot.waitlist_head if b.ref != skip][: max(0, places)]
     expires = now + timedelta(hours=policy.offer_hours) if policy.offer_hours else None
+    when = When.OFFERS_ON if expires is not None else When.OFFERS_OFF
+    party = Party.ORGANISER if cause is Trigger.CAPACITY else Party.SYSTEM
+    row = lifecycle.step(Stage.WAITLISTED, cause, party, when)
+    assert row.target is not None and row.notice is not None
+    status = lifecycle.status_of(row.target)
     changes: list[StatusChange] = []
     notices: list[Notice] = []
     reasons: list[str] = []
     for booking in following:
         if expires is not None:
-            offered = replace(booking, offer_expires_at=expires)
-            changes.append(
-                StatusChange(booking.ref, BookingStatus.WAITLISTED, offer_expires_at=expires)
-            )
-            notices.append(
-                Notice(
-                    Outcome.PROMOTED,
-                    offered,
-                    in_reply=False,
-                    template="offer",
-                    acted_by=Actor.SYSTEM,
-                )
-            )
+            after = replace(booking, offer_expires_at=expires)
             reasons.append(f"{booking.ref} offered the place until {expires.isoformat()}")
-            continue
-        promoted = replace(booking, status=BookingStatus.CONFIRMED, waitlist_position=None)
-        changes.append(StatusChange(booking.ref, BookingStatus.CONFIRMED))
-        notices.append(Notice(Outcome.PROMOTED, promoted, in_reply=False, acted_by=Actor.SYSTEM))
-        reasons.append(f"{booking.ref} promoted from the waitlist")
+        else:
+            after = replace(booking, status=status, waitlist_position=None)
+            reasons.append(f"{booking.ref} promoted from the waitlist")
+        changes.append(StatusChange(booking.ref, status, offer_expires_at=expires, cause=cause))
+        notices.append(
+            Notice(row.notice, after, in_reply=False, template=row.template, acted_by=Actor.SYSTEM)
+        )
     return changes, notices, reasons
 
 
@@ -77,19 +76,18 @@ def expire_offer(
     booking: BookingView, snapshot: Snapshot, policy: Policy, now: datetime
 ) -> Decision:
     """An offer nobody took lapses: that booking leaves the waitlist, the place moves on."""
-    lapsed = replace(booking, status=BookingStatus.CANCELLED, waitlist_position=None)
+    row = lifecycle.step(Stage.OFFERED, Trigger.OFFER_LAPSED, Party.SYSTEM)
+    assert row.target is not None and row.notice is not None
+    status = lifecycle.status_of(row.target)
+    lapsed = replace(booking, status=status, waitlist_position=None)
     changes, notices, reasons = pass_place(snapshot, policy, now, skip=booking.ref)
     return Decision(
         Outcome.CANCELLED,
         (f"{booking.ref}: offer not taken up in time", *reasons),
-        changes=(StatusChange(booking.ref, BookingStatus.CANCELLED), *changes),
+        changes=(StatusChange(booking.ref, status, cause=Trigger.OFFER_LAPSED), *changes),
         notices=(
             Notice(
-                Outcome.INFO,
-                lapsed,
-                in_reply=False,
-                template="offer-expired",
-                acted_by=Actor.SYSTEM,
+                row.notice, lapsed, in_reply=False, template=row.template, acted_by=Actor.SYSTEM
             ),
             *notices,
         ),

@@ -18,8 +18,11 @@ from mailbot.domain import (
     LedgerEntry,
     OutgoingMail,
     Snapshot,
+    StatusChange,
 )
+from mailbot.errors import LifecycleError
 from mailbot.records import BookingRecord
+from mailbot.rules import lifecycle
 from mailbot.store import queries as q
 from mailbot.store.rows import booking_record, booking_view
 from mailbot.store.tables import (
@@ -37,6 +40,17 @@ __all__ = ["SYSTEM_ACTOR", "WAITLIST_HEAD", "LedgerEntry", "Transaction"]
 _REMINDER_SENT: Table = ReminderSentRow.__table__  # type: ignore[attr-defined]
 SYSTEM_ACTOR = "system"
 WAITLIST_HEAD = 2  # enough to promote someone other than the canceller
+
+
+def _check_lifecycle(row: BookingRow, change: StatusChange) -> None:
+    """Refuse a change rules/lifecycle.py's table does not list, whichever path asked for it:
+    a defect in the rules must not reach the database as a booking in an impossible state."""
+    source = lifecycle.stage(BookingStatus(row.status), row.offer_expires_at)
+    target = lifecycle.stage(change.new_status, change.offer_expires_at)
+    if not lifecycle.permits(source, change.cause, target):
+        raise LifecycleError(
+            f"{row.ref}: {change.cause.value!r} cannot move a booking from {source} to {target}"
+        )
 
 
 class Transaction(UnitOfWork):
@@ -246,6 +260,7 @@ class Transaction(UnitOfWork):
         for change in decision.changes:
             row = self._booking(change.ref)
             previous = row.status
+            _check_lifecycle(row, change)
             if change.new_status is not BookingStatus.WAITLISTED:
                 row.waitlist_order = None
             elif previous != BookingStatus.WAITLISTED.value:  # joins now, at the back
