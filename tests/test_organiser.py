@@ -268,3 +268,26 @@ def test_a_held_request_approved_into_a_full_event_joins_the_back_of_the_waitlis
     promoted = [r.to for r in ws.new_replies() if r.outcome == "promoted"]
     assert promoted == ["officer1@lancashire.police.uk"], "places pass on in order of joining"
     assert by_email(ws)["bea.quinn@cumbria.police.uk"].status == "waitlisted"
+
+
+def test_one_mail_of_commands_sends_each_person_one_mail_with_where_they_end_up(
+    tmp_path: Path,
+) -> None:
+    # Issue 14: "One person gets at most one mail per event per poll, saying their final
+    # state." Approved and then cancelled by the same mail, they were sent both.
+    ws = Workspace(tmp_path, capacity=2)
+    ws.deliver(
+        compose(
+            "Bea Quinn <bea.quinn@cumbria.police.uk>",
+            "Please book me a place.\n\nPC Bea Quinn\nCumbria Constabulary",
+            message_id="<held-b@cumbria>",
+            authenticated=False,
+        )
+    )
+    ws.poll()
+    ws.new_replies()
+    held = by_email(ws)["bea.quinn@cumbria.police.uk"].ref
+    command(ws, f"APPROVE {held}\nCANCEL {held}")
+    told = [(r.to, r.outcome) for r in ws.new_replies() if r.to != "organiser@example.ac.uk"]
+    assert told == [("bea.quinn@cumbria.police.uk", "cancelled")]
+    assert by_email(ws)["bea.quinn@cumbria.police.uk"].status == "cancelled"

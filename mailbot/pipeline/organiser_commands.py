@@ -9,6 +9,7 @@ from datetime import datetime
 
 from mailbot.domain import Attachment, Decision, EventInfo, Notice, Outcome, Policy
 from mailbot.inbound.commands import Command, Parsed, Verb
+from mailbot.rules.lifecycle import last_word
 from mailbot.rules.organiser import (
     CommandsResult,
     Planned,
@@ -60,7 +61,7 @@ def carry_out(
     if problems:
         return CommandsResult(False, tuple(problems), (), (), ())
     return CommandsResult(
-        True, tuple(summary), tuple(notices), tuple(attachments), tuple(decisions)
+        True, tuple(summary), last_word(notices), tuple(attachments), tuple(decisions)
     )
 
 

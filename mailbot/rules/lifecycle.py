@@ -9,11 +9,12 @@ docs/lifecycle.md shows `markdown()`, kept equal to it by tests/test_lifecycle.p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from mailbot.domain import BookingStatus, Outcome, Trigger
+from mailbot.domain import BookingStatus, Notice, Outcome, Trigger
 
 __all__ = [
     "TABLE",
@@ -22,6 +23,7 @@ __all__ = [
     "Transition",
     "When",
     "allows",
+    "last_word",
     "markdown",
     "permits",
     "stage",
@@ -200,6 +202,17 @@ def permits(source: Stage, trigger: Trigger, target: Stage) -> bool:
     return any(
         source in row.sources and row.trigger is trigger and row.target is target for row in TABLE
     )
+
+
+def last_word(notices: Sequence[Notice]) -> tuple[Notice, ...]:
+    """Each person's last notice about each event, in the order those were made: one change
+    after another (APPROVE, then CANCEL) sends them one mail, saying where they ended up."""
+    last: dict[tuple[str, str | None], int] = {}
+    for index, notice in enumerate(notices):
+        event = notice.booking.event_slug if notice.booking else None
+        last[(notice.to, event)] = index
+    kept = sorted(last.values())
+    return tuple(notices[index] for index in kept)
 
 
 def markdown() -> str:
