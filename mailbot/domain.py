@@ -395,3 +395,6 @@ class OutgoingMail:
     outcome: Outcome
     booking_ref: str | None
     data: bytes = field(repr=False)
+    # The source key of the inbound message it answers, when that is not the one being
+    # handled: a newer mail taking the place of a reply that was withdrawn unsent.
+    answers: str | None = None

@@ -24,6 +24,15 @@ class BookingRecord:
 
 
 @dataclass(frozen=True)
+class WithdrawnMail:
+    """A mail taken back from the outbox before it left; `answers` is the source key of
+    the inbound message it replied to, if it was a reply."""
+
+    answers: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     """One change to a booking (or an event): when, by whom, what, and why."""
 

@@ -25,6 +25,7 @@ from mailbot.inbound.commands import looks_like_commands
 from mailbot.inbound.route import references_in, route
 from mailbot.outbound.render import long_date
 from mailbot.pipeline.context import Handling
+from mailbot.pipeline.notices import write_notices
 from mailbot.pipeline.organiser_mail import answer_organiser
 from mailbot.rules.booking import domain_is_eligible
 from mailbot.rules.decide import decide
@@ -92,7 +93,15 @@ def answer(
     snapshot = tx.snapshot(event, request.sender.email, colleagues, waitlist_head=head)
     refs = [tx.unused_ref(ctx.make_ref) for _ in range(1 + len(colleagues))]
     decision = decide(request, snapshot, ctx.policy, now, refs)
-    mails = ctx.writer.write(decision.notices, mail, now, default_event=snapshot.event)
+    mails = write_notices(
+        tx,
+        ctx.writer,
+        decision.notices,
+        mail,
+        now,
+        default_event=snapshot.event,
+        changed={change.ref for change in decision.changes},
+    )
     first = decision.notices[0].booking if decision.notices else None
     entry = LedgerEntry(
         mail.source_key,

@@ -17,6 +17,7 @@ from mailbot.domain import (
 from mailbot.inbound.commands import parse_commands
 from mailbot.outbound.export import attendees, to_csv
 from mailbot.pipeline.context import Handling
+from mailbot.pipeline.notices import write_notices
 from mailbot.pipeline.organiser_commands import carry_out
 from mailbot.rules.organiser import CommandsResult
 from mailbot.store.bookings import LedgerEntry, Transaction
@@ -29,9 +30,21 @@ def organiser_commands(store: Store, ctx: Handling, text: str, now: datetime) ->
     with store.transaction() as tx:
         result = _carry_out(ctx, tx, text, now)
         first_event = ctx.events[0]
-        mails = ctx.writer.write(result.notices, None, now, default_event=first_event)
+        mails = write_notices(
+            tx,
+            ctx.writer,
+            result.notices,
+            None,
+            now,
+            default_event=first_event,
+            changed=_changed(result),
+        )
         tx.queue(mails, sender_address=ctx.from_address, now=now)
     return result
+
+
+def _changed(result: CommandsResult) -> set[str]:
+    return {change.ref for decision in result.decisions for change in decision.changes}
 
 
 def answer_organiser(
@@ -59,7 +72,15 @@ def answer_organiser(
         summary=result.summary,
         attachments=result.attachments,
     )
-    mails = ctx.writer.write((reply, *result.notices), mail, now, default_event=ctx.events[0])
+    mails = write_notices(
+        tx,
+        ctx.writer,
+        (reply, *result.notices),
+        mail,
+        now,
+        default_event=ctx.events[0],
+        changed=_changed(result),
+    )
     entry = LedgerEntry(
         mail.source_key,
         mail.message_id,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from mailbot.domain import EventInfo
 from mailbot.inbound.commands import Verb
 from mailbot.pipeline.context import Handling
+from mailbot.pipeline.notices import write_notices
 from mailbot.records import PersonRecord
 from mailbot.rules.organiser import plan_end
 from mailbot.store.people import erase_bookings, held_about
@@ -51,7 +52,10 @@ def forget(store: Store, ctx: Handling, email: str, now: datetime) -> int:
                 planned.decision, reasons=("cancelled on request, to be erased",), notices=others
             )
             tx.apply_decision(decision, actor="system", now=now)
-            mails = ctx.writer.write(others, None, now, default_event=event)
+            changed = {change.ref for change in decision.changes}
+            mails = write_notices(
+                tx, ctx.writer, others, None, now, default_event=event, changed=changed
+            )
             tx.queue(mails, sender_address=ctx.from_address, now=now)
     return erase_bookings(store, refs, now)
 

@@ -24,15 +24,14 @@ from mailbot.errors import LifecycleError
 from mailbot.records import BookingRecord
 from mailbot.rules import lifecycle
 from mailbot.store import queries as q
+from mailbot.store.outgoing import Outgoing
 from mailbot.store.rows import booking_record, booking_view
 from mailbot.store.tables import (
     BookingRow,
     EventRow,
-    OutboxRow,
     QuestionRow,
     ReminderSentRow,
 )
-from mailbot.store.unit_of_work import UnitOfWork
 
 # LedgerEntry too: the pipeline writes its entries through this module.
 __all__ = ["SYSTEM_ACTOR", "WAITLIST_HEAD", "LedgerEntry", "Transaction"]
@@ -53,7 +52,7 @@ def _check_lifecycle(row: BookingRow, change: StatusChange) -> None:
         )
 
 
-class Transaction(UnitOfWork):
+class Transaction(Outgoing):
     """One unit of work. On SQLite the whole database is write-locked (BEGIN IMMEDIATE);
     on PostgreSQL `snapshot` takes the event row's lock before anything is counted."""
 
@@ -183,47 +182,6 @@ class Transaction(UnitOfWork):
             )
         self._queue(mails, sender_address, now, inbound_key=entry.source_key)
 
-    def queue(
-        self,
-        mails: Sequence[OutgoingMail],
-        *,
-        sender_address: str,
-        now: datetime,
-    ) -> None:
-        """Put rendered mail in the outbox, to be sent after this transaction commits."""
-        self._queue(mails, sender_address, now, inbound_key=None)
-
-    def _queue(
-        self,
-        mails: Sequence[OutgoingMail],
-        sender_address: str,
-        now: datetime,
-        *,
-        inbound_key: str | None,
-    ) -> None:
-        """`inbound_key`: the source key of the message the mail answers, if it answers one."""
-        if not mails:
-            return
-        self._run(
-            q.INSERT_OUTBOX,
-            [
-                {
-                    "message_id": mail.message_id,
-                    "inbound_key": inbound_key,
-                    "booking_ref": mail.booking_ref,
-                    "outcome": mail.outcome.value,
-                    "sender": sender_address,
-                    "recipient": mail.recipient,
-                    "data": mail.data,
-                    "status": "queued",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for mail in mails
-            ],
-        )
-
     def apply_decision(self, decision: Decision, *, actor: str, now: datetime) -> None:
         """The decision's changes to bookings and events, each with an audit entry."""
         for new in decision.new_bookings:
@@ -323,22 +281,6 @@ class Transaction(UnitOfWork):
         for row in rows:
             found.setdefault(row.email, []).append(self._with_position(row))
         return {email: tuple(views) for email, views in found.items()}
-
-    def replies_since(self, recipient: str, since: datetime) -> int:
-        """How many mails were queued for this address since then (the reply limit)."""
-        ((count,),) = self._rows(q.REPLIES_SINCE, {"recipient": recipient, "since": since})
-        return int(count)
-
-    def our_outcomes(self, message_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
-        """For those of our own Message-IDs that we sent: (outcome, booking ref)."""
-        if not message_ids:
-            return {}
-        rows = self._session.exec(
-            select(OutboxRow.message_id, OutboxRow.outcome, OutboxRow.booking_ref).where(
-                col(OutboxRow.message_id).in_(list(message_ids))
-            )
-        ).all()
-        return {message_id: (outcome, ref) for message_id, outcome, ref in rows}
 
     def mark_undeliverable(self, ref: str, reason: str, now: datetime) -> bool:
         row = self._session.exec(select(BookingRow).where(BookingRow.ref == ref)).first()

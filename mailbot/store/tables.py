@@ -104,6 +104,7 @@ QUEUED = "queued"
 SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
+WITHDRAWN = "withdrawn"  # never sent: newer news about the same booking took its place
 
 
 class OutboxRow(SQLModel, table=True):
@@ -119,7 +120,7 @@ class OutboxRow(SQLModel, table=True):
     sender: str = Field(max_length=320)
     recipient: str = Field(max_length=320)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    status: str = Field(max_length=20, index=True)  # queued, sending, sent, failed
+    status: str = Field(max_length=20, index=True)  # queued, sending, sent, failed, withdrawn
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     claimed_by: str | None = Field(default=None, max_length=200)
