@@ -13,9 +13,9 @@ ORGANISER = "Forum Organiser <organiser@example.ac.uk>"
 
 
 def test_someone_waitlisted_and_promoted_in_one_poll_gets_one_reply_saying_confirmed(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
-    ws = Workspace(tmp_path, capacity=1)
+    ws = Workspace(tmp_path, capacity=1, database_url=database_url)
     ws.deliver(
         officer_request(0),
         officer_request(1),  # full: waitlisted, until officer0 gives the place up
