@@ -8,6 +8,7 @@ from icalendar import Calendar, Event, vCalAddress
 from mailbot.domain import Intent, SenderDetails
 from mailbot.inbound.classify.calendar import CalendarReply, calendar_reply
 from mailbot.inbound.classify.intent import interpret
+from mailbot.outbound.render import _SUBJECTS
 
 SENDER = "ann.lee@met.police.uk"
 OWN = frozenset({"bookings@example.ac.uk"})
@@ -301,3 +302,31 @@ def test_calendar_replies_decide_first(calendar: str, body: str, intent: Intent)
 )
 def test_calendar_reply_reads_the_answer(text: str, reply: CalendarReply | None) -> None:
     assert calendar_reply(text) == reply
+
+
+# Every subject mailbot starts a thread with, as a person's mail client answers it.
+OUR_SUBJECTS = {
+    key: "Re: " + subject.format(title="CSE forum") for key, subject in _SUBJECTS.items()
+}
+
+
+@pytest.mark.parametrize("subject", sorted(OUR_SUBJECTS.values()))
+@pytest.mark.parametrize(
+    ("body", "intent"),
+    [
+        ("Thanks", Intent.ACKNOWLEDGE),
+        ("Great, see you there", Intent.ACKNOWLEDGE),
+        ("Thank you very much!" + SIGNATURE, Intent.ACKNOWLEDGE),
+        ("Please cancel my place.", Intent.CANCEL),
+    ],
+)
+def test_answers_to_our_own_subjects_are_read_by_their_words(
+    subject: str, body: str, intent: Intent
+) -> None:
+    # A subject that reads as "cancel" would turn a thank-you into a cancellation.
+    assert interpret(subject, body, SENDER, own_addresses=OWN).intent is intent
+
+
+@pytest.mark.parametrize("body", ["Yes please", "Yes please!\nAnn", "Yes, I'll take it. Thanks"])
+def test_yes_to_an_offer_takes_the_place(body: str) -> None:
+    assert interpret(OUR_SUBJECTS["offer"], body, SENDER, own_addresses=OWN).intent is Intent.BOOK

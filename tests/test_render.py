@@ -15,7 +15,16 @@ import jinja2
 import pytest
 from icalendar import Calendar
 
-from mailbot.domain import Attachment, BookingStatus, BookingView, Notice, Outcome, OutgoingMail
+from mailbot.domain import (
+    Actor,
+    Attachment,
+    BookingStatus,
+    BookingView,
+    Notice,
+    Outcome,
+    OutgoingMail,
+    SenderDetails,
+)
 from mailbot.outbound.render import (
     ReplyContext,
     Sender,
@@ -86,9 +95,13 @@ def render(
 ) -> tuple[OutgoingMail, EmailMessage]:
     notice = Notice(outcome=outcome, booking=booking_for(outcome, **changes), in_reply=in_reply)
     mail = render_notice(env, notice, EVENT, sender, reply, message_id=MESSAGE_ID, now=NOW)
+    return mail, parse(mail)
+
+
+def parse(mail: OutgoingMail) -> EmailMessage:
     parsed = email.message_from_bytes(mail.data, policy=policy.default)
     assert isinstance(parsed, EmailMessage)
-    return mail, parsed
+    return parsed
 
 
 def parts(message: EmailMessage) -> tuple[str, str]:
@@ -259,7 +272,7 @@ def test_mail_that_answers_nothing_is_auto_generated(
 def test_promoted_subject_and_footer(env: jinja2.Environment) -> None:
     _, message = render(env, Outcome.PROMOTED, REPLY, in_reply=False)
     text, _ = parts(message)
-    assert message["Subject"] == f"A place has come up: {EVENT.title}"
+    assert message["Subject"] == f"Place confirmed: {EVENT.title}"
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["In-Reply-To"] is None
     assert "automatic message from the booking address bookings@example.ac.uk" in text
@@ -267,9 +280,91 @@ def test_promoted_subject_and_footer(env: jinja2.Environment) -> None:
 
 def test_confirmed_subject_when_not_replying(env: jinja2.Environment) -> None:
     _, message = render(env, Outcome.CONFIRMED, None)
-    assert message["Subject"] == f"Your place at {EVENT.title} is confirmed"
+    assert message["Subject"] == f"Confirmed: {EVENT.title}"
     # A notice meant as a reply but given no inbound message has nothing to thread on.
     assert message["Auto-Submitted"] == "auto-generated"
+
+
+NEW_THREAD_SUBJECTS = {
+    Outcome.CONFIRMED: "Confirmed: CSE forum",
+    Outcome.WAITLISTED: "Waiting list: CSE forum",
+    Outcome.HELD: "Being checked: CSE forum",
+    Outcome.DECLINED: "Not booked: CSE forum",
+    Outcome.DUPLICATE: "Already booked: CSE forum",
+    Outcome.CANCELLED: "Booking cancelled: CSE forum",
+    Outcome.PROMOTED: "Place confirmed: CSE forum",
+}
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_new_thread_subjects_lead_with_the_outcome_and_use_the_short_title(
+    env: jinja2.Environment, outcome: Outcome
+) -> None:
+    notice = Notice(outcome, booking_for(outcome), in_reply=False)
+    event = replace(EVENT, short_title="CSE forum")
+    mail = render_notice(env, notice, event, SENDER, None, message_id=MESSAGE_ID, now=NOW)
+    parsed = parse(mail)
+    assert parsed["Subject"] == NEW_THREAD_SUBJECTS[outcome]
+    text, _ = parts(parsed)
+    assert EVENT.title in text, "the body still names the event in full"
+
+
+@pytest.mark.parametrize(
+    ("template", "status", "expected"),
+    [
+        ("offer", BookingStatus.WAITLISTED, f"Place offered: {EVENT.title}"),
+        ("offer-expired", BookingStatus.CANCELLED, f"Offer ended: {EVENT.title}"),
+    ],
+)
+def test_offer_subjects_say_what_became_of_the_offer(
+    env: jinja2.Environment, template: str, status: BookingStatus, expected: str
+) -> None:
+    booking = booking_for(
+        Outcome.PROMOTED, status=status, offer_expires_at=NOW + timedelta(hours=24)
+    )
+    outcome = Outcome.PROMOTED if template == "offer" else Outcome.INFO
+    notice = Notice(outcome, booking, in_reply=False, template=template)
+    mail = render_notice(env, notice, EVENT, SENDER, None, message_id=MESSAGE_ID, now=NOW)
+    assert parse(mail)["Subject"] == expected
+
+
+@pytest.mark.parametrize(
+    ("booked_by", "named"),
+    [
+        (
+            SenderDetails("ann.lee@example.police.uk", "Ann Lee", "DS", "Lancashire Constabulary"),
+            "DS Ann Lee (Lancashire Constabulary, ann.lee@example.police.uk) asked us to book you",
+        ),
+        (
+            SenderDetails("ann.lee@example.police.uk"),
+            "ann.lee@example.police.uk asked us to book you",
+        ),
+    ],
+)
+@pytest.mark.parametrize("outcome", [Outcome.CONFIRMED, Outcome.WAITLISTED])
+def test_a_colleague_booked_by_someone_else_is_told_who_and_how_to_decline(
+    env: jinja2.Environment, outcome: Outcome, booked_by: SenderDetails, named: str
+) -> None:
+    notice = Notice(
+        outcome,
+        booking_for(outcome),
+        in_reply=False,
+        acted_by=Actor.COLLEAGUE,
+        booked_by=booked_by,
+    )
+    mail = render_notice(env, notice, EVENT, SENDER, None, message_id=MESSAGE_ID, now=NOW)
+    text, html = parts(parse(mail))
+    for body in (text, html):
+        assert named in body
+    assert f"If you do not want it, {CANCEL_LINE}." in text
+    assert "If you do not want it, reply to this email with <strong>CANCEL</strong>" in html
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_a_booking_of_ones_own_names_no_booker(env: jinja2.Environment, outcome: Outcome) -> None:
+    _, message = render(env, outcome)
+    for body in parts(message):
+        assert "asked us to book you" not in body
 
 
 @pytest.mark.parametrize(

@@ -51,18 +51,24 @@ class Sender:
     display_name: str
 
 
-# Subjects for mail that starts a thread of its own (or has no inbound subject to answer).
-_SUBJECTS: dict[Outcome, str] = {
-    Outcome.CONFIRMED: "Your place at {title} is confirmed",
-    Outcome.WAITLISTED: "You are on the waiting list for {title}",
-    Outcome.HELD: "We are checking your booking request for {title}",
-    Outcome.DECLINED: "Your booking request for {title}",
-    Outcome.DUPLICATE: "You already have a booking for {title}",
-    Outcome.CANCELLED: "Your place at {title} is cancelled",
-    Outcome.PROMOTED: "A place has come up: {title}",
-    Outcome.DETAILS_NEEDED: "A few more details for your booking: {title}",
+# Subjects for mail that starts a thread of its own (or has no inbound subject to answer),
+# by template name, else by outcome. The outcome leads because mail clients cut subjects
+# short, and {title} is the event's short title where it has one. Any reply ("Re: ...") is
+# read by the intent classifier, which takes a topic starting with "Cancel" as cancelling:
+# so "Booking cancelled", never "Cancelled" first (tests/test_intent.py holds each to that).
+_SUBJECTS: dict[str, str] = {
+    Outcome.CONFIRMED: "Confirmed: {title}",
+    Outcome.WAITLISTED: "Waiting list: {title}",
+    Outcome.HELD: "Being checked: {title}",
+    Outcome.DECLINED: "Not booked: {title}",
+    Outcome.DUPLICATE: "Already booked: {title}",
+    Outcome.CANCELLED: "Booking cancelled: {title}",
+    Outcome.PROMOTED: "Place confirmed: {title}",  # off the waiting list
+    "offer": "Place offered: {title}",  # a PROMOTED notice that holds a place until accepted
+    "offer-expired": "Offer ended: {title}",
+    Outcome.DETAILS_NEEDED: "Details needed: {title}",
     Outcome.REMINDER: "Reminder: {title}",
-    Outcome.INFO: "About {title}",
+    Outcome.INFO: "Information: {title}",
     Outcome.UPDATED: "Changed: {title}",
     Outcome.EVENT_CANCELLED: "Event cancelled: {title}",
 }
@@ -283,14 +289,15 @@ def render_notice(
 
     headers = _envelope(sender, booking.name if booking else None, recipient, message_id, now)
     if reply is not None and notice.in_reply:
-        headers.append(("Subject", _reply_subject(reply.subject, event.title)))
+        headers.append(("Subject", _reply_subject(reply.subject, event.subject_title)))
         inbound_id = _valid_id(reply.message_id)
         if inbound_id is not None:
             headers.append(("In-Reply-To", inbound_id))
             headers.append(("References", _references(reply, inbound_id)))
         headers.append(("Auto-Submitted", "auto-replied"))
     else:
-        headers.append(("Subject", one_line(_SUBJECTS[notice.outcome].format(title=event.title))))
+        subject = _SUBJECTS.get(notice.template_name) or _SUBJECTS[notice.outcome]
+        headers.append(("Subject", one_line(subject.format(title=event.subject_title))))
         headers.append(("Auto-Submitted", "auto-generated"))
     # Exchange and Outlook honour this and send no out-of-office reply back to the bot.
     headers.append(("X-Auto-Response-Suppress", "OOF, AutoReply"))
