@@ -291,3 +291,22 @@ def test_one_mail_of_commands_sends_each_person_one_mail_with_where_they_end_up(
     told = [(r.to, r.outcome) for r in ws.new_replies() if r.to != "organiser@example.ac.uk"]
     assert told == [("bea.quinn@cumbria.police.uk", "cancelled")]
     assert by_email(ws)["bea.quinn@cumbria.police.uk"].status == "cancelled"
+
+
+def test_someone_the_organiser_places_is_told_the_organiser_did(tmp_path: Path) -> None:
+    # Issue 14: each notice says who acted. An officer added by the organiser had never
+    # written: "Your place is confirmed" alone left them wondering who booked it.
+    ws = Workspace(tmp_path, capacity=1)
+    command(ws, "ADD sam.hale@kent.police.uk DS Sam Hale\nADD kit.rowe@kent.police.uk PC Kit Rowe")
+    told = {r.to: r for r in ws.new_replies()}
+    for address, outcome in (
+        ("sam.hale@kent.police.uk", "confirmed"),
+        ("kit.rowe@kent.police.uk", "waitlisted"),
+    ):
+        assert told[address].outcome == outcome
+        for kind in ("plain", "html"):
+            part = told[address].message.get_body((kind,))
+            assert part is not None
+            text = part.get_content()
+            assert "arranged by the organiser, Forum Organiser" in text, (address, kind)
+            assert "automatic message" in text
