@@ -349,6 +349,7 @@ class Notice:
     attachments: tuple[Attachment, ...] = ()
     acted_by: Actor = Actor.ATTENDEE
     booked_by: SenderDetails | None = None  # the colleague who asked, when acted_by is COLLEAGUE
+    previously: EventInfo | None = None  # for an `updated` notice: the event as it was
     # False: no calendar entry goes with it, whatever the outcome (e.g. an event called off
     # tells someone on the waitlist, who never had an entry to remove).
     invite: bool = True

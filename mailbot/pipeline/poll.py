@@ -26,6 +26,7 @@ from mailbot.outbound.replies import ReplyWriter
 from mailbot.pipeline.context import Handling, PipelineSettings, Scheduled
 from mailbot.pipeline.courier import Courier
 from mailbot.pipeline.delivery import DeliverySummary, deliver_pending
+from mailbot.pipeline.event_news import announce_event_changes
 from mailbot.pipeline.handling import answer, note_bounce
 from mailbot.pipeline.notices import write_notices
 from mailbot.pipeline.organiser_mail import organiser_commands
@@ -145,6 +146,7 @@ class Mailbot:
         """
         started = self.clock()
         summary = PollSummary()
+        summary.results.update(announce_event_changes(self.store, self.handling(), started))
         summary.results.update(self.expire_offers())
         if self.courier is None:
             handled = self._handle_and_deliver_now_and_then(summary, on_message, should_stop)

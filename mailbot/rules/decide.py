@@ -19,7 +19,7 @@ from mailbot.domain import (
 )
 from mailbot.rules import lifecycle
 from mailbot.rules.booking import active_booking, book
-from mailbot.rules.lifecycle import Party, Stage
+from mailbot.rules.lifecycle import Party, Stage, When
 from mailbot.rules.waitlist import release_place
 
 
@@ -43,6 +43,8 @@ def decide(
         existing = active_booking(snapshot.senders_bookings)
         if existing is not None:
             return _amend(existing, request.needs)
+    if snapshot.event.cancelled:
+        return _called_off(request, snapshot)
     closed = _window_closed(snapshot, now)
     if closed is not None:
         return Decision(
@@ -58,6 +60,20 @@ def decide(
             ),
         )
     return book(request, snapshot, policy, iter(refs), now)
+
+
+def _called_off(request: Request, snapshot: Snapshot) -> Decision:
+    existing = active_booking(snapshot.senders_bookings)
+    source = lifecycle.stage(existing.status) if existing else Stage.NONE
+    row = lifecycle.step(source, Trigger.REQUEST, Party.ANYONE, When.CALLED_OFF)
+    assert row.notice is not None
+    return Decision(
+        row.notice,
+        (f"{snapshot.event.slug} is called off",),
+        notices=(
+            Notice(row.notice, existing, template=row.template, recipient=request.sender.email),
+        ),
+    )
 
 
 def _window_closed(snapshot: Snapshot, now: datetime) -> str | None:

@@ -72,6 +72,7 @@ class When(StrEnum):
     REVIEW_UNKNOWN = "review_unknown is set"
     OFFERS_ON = "waitlist_offer_hours is set"
     OFFERS_OFF = "waitlist_offer_hours is not set"
+    CALLED_OFF = "the event is called off"
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ TABLE: tuple[Transition, ...] = (
       note="colleagues named are neither booked nor written to"),
     T((C.HELD, C.CONFIRMED, C.WAITLISTED), R.REQUEST, Party.ANYONE, When.ANY, None,
       Outcome.DUPLICATE),
+    T((*_NEW, *_ACTIVE), R.REQUEST, Party.ANYONE, When.CALLED_OFF, None, Outcome.INFO,
+      "called-off", "no place, whoever asks"),
     T((C.OFFERED,), R.REQUEST, Party.ANYONE, When.ANY, C.CONFIRMED, Outcome.CONFIRMED,
       note="takes the place offered"),
     T(_ACTIVE, R.CANCEL, Party.ANYONE, When.ANY, C.CANCELLED, Outcome.CANCELLED,

@@ -24,6 +24,7 @@ from mailbot.errors import LifecycleError
 from mailbot.records import BookingRecord
 from mailbot.rules import lifecycle
 from mailbot.store import queries as q
+from mailbot.store.events_told import EventsTold
 from mailbot.store.outgoing import Outgoing
 from mailbot.store.rows import booking_record, booking_view
 from mailbot.store.tables import (
@@ -52,7 +53,7 @@ def _check_lifecycle(row: BookingRow, change: StatusChange) -> None:
         )
 
 
-class Transaction(Outgoing):
+class Transaction(Outgoing, EventsTold):
     """One unit of work. On SQLite the whole database is write-locked (BEGIN IMMEDIATE);
     on PostgreSQL `snapshot` takes the event row's lock before anything is counted."""
 

@@ -17,6 +17,7 @@ from mailbot.errors import AlreadyRecordedError
 from mailbot.records import AuditEntry, BookingRecord, JobRun
 from mailbot.store.bookings import Transaction
 from mailbot.store.boundary import database_errors
+from mailbot.store.events_told import as_told
 from mailbot.store.rows import audit_entry, booking_record, job_run, ledger_entry
 from mailbot.store.tables import (
     AuditRow,
@@ -98,6 +99,7 @@ class Store:
             for info in events:
                 row = session.get(EventRow, info.slug)
                 if row is None:
+                    # Nobody has been told anything else about a new event.
                     row = EventRow(
                         slug=info.slug,
                         title="",
@@ -105,6 +107,9 @@ class Store:
                         ends_at=info.ends_at,
                         venue="",
                         capacity=info.capacity,
+                        told_starts_at=info.starts_at,
+                        told_ends_at=info.ends_at,
+                        told_venue=info.venue,
                     )
                 row.title = info.title
                 row.starts_at = info.starts_at
@@ -112,6 +117,13 @@ class Store:
                 row.venue = info.venue
                 row.capacity = info.capacity
                 session.add(row)
+
+    def events_with_news(self, events: Sequence[EventInfo]) -> list[EventInfo]:
+        """The events whose configuration differs from what their attendees were told: read
+        without a writer's lock, so a poll with no news takes none."""
+        with self._session() as session:
+            rows = {row.slug: row for row in session.exec(select(EventRow)).all()}
+        return [e for e in events if e.slug in rows and as_told(rows[e.slug], e) != e]
 
     def bookings(
         self, event_slug: str | None = None, status: str | None = None

@@ -22,6 +22,12 @@ class EventRow(SQLModel, table=True):
     venue: str = Field(sa_column=Column(Text, nullable=False))
     capacity: int  # from the configuration
     capacity_override: int | None = None  # set by the organiser; wins over the configuration
+    # What attendees were last told (migration 0010): the configuration moving away from it
+    # is news to send, recorded in the transaction that queues the mail.
+    told_starts_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    told_ends_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    told_venue: str | None = Field(default=None, sa_column=Column(Text))
+    called_off_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
     @property
     def places(self) -> int:

@@ -1,0 +1,44 @@
+"""Changes to the events in config.toml told to those they affect: one unit of work per event,
+which plans with rules/event_news.py, writes and queues the mail, and records the event as
+told, so each change is sent once whatever restarts or crashes come between."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime
+
+from mailbot.pipeline.context import Handling
+from mailbot.pipeline.notices import write_notices
+from mailbot.rules.event_news import plan_event_news
+from mailbot.store.store import Store
+
+log = logging.getLogger("mailbot.events")
+
+
+def announce_event_changes(store: Store, ctx: Handling, now: datetime) -> Counter[str]:
+    """Tell each event's attendees of a new date, times or venue, or that it is called off."""
+    told: Counter[str] = Counter()
+    for event in store.events_with_news(ctx.events):
+        with store.transaction() as tx:
+            as_told = tx.event_as_told(event)
+            if as_told == event:
+                continue  # another process told them first
+            bookings = [record.view for record in tx.bookings_for(event.slug)]
+            decision = plan_event_news(as_told, event, bookings)
+            if decision is not None:
+                tx.apply_decision(decision, actor="system", now=now)
+                mails = write_notices(
+                    tx,
+                    ctx.writer,
+                    decision.notices,
+                    None,
+                    now,
+                    default_event=event,
+                    changed={change.ref for change in decision.changes},
+                )
+                tx.queue(mails, sender_address=ctx.from_address, now=now)
+                told[f"event {decision.outcome.value}"] += len(mails)
+                log.info("%s: %s, %d told", event.slug, decision.reasons[0], len(mails))
+            tx.record_told(event, now)
+    return told
