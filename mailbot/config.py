@@ -163,6 +163,15 @@ _DETAILS = ("name", "rank", "force")
 class BookingSettings(_Section):
     required_details: list[str] = Field(default_factory=lambda: ["name", "force"])
     waitlist_offer_hours: int | None = Field(default=None, ge=1)
+    reconfirm: str | None = None  # e.g. "5d" before the event: ask each attendee to confirm
+    reconfirm_hours: int = Field(default=48, ge=1)  # unanswered by then: released if needed
+
+    @field_validator("reconfirm")
+    @classmethod
+    def _reconfirm_offset(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_offset(value)
+        return value
 
     @field_validator("required_details")
     @classmethod

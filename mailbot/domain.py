@@ -24,6 +24,8 @@ class Outcome(StrEnum):
     INFO = "info"
     UPDATED = "updated"  # the event's date, times or venue changed
     EVENT_CANCELLED = "event-cancelled"  # the whole event is called off
+    RECONFIRM = "reconfirm"  # are you still coming?
+    RELEASED = "released"  # unanswered, the place went to someone waiting
 
 
 class Actor(StrEnum):
@@ -63,6 +65,9 @@ class Trigger(StrEnum):
     ERASE = "erase"  # `mailbot forget`
     EVENT_CHANGED = "event-changed"  # the event's date, times or venue changed in config.toml
     EVENT_CALLED_OFF = "event-called-off"  # `cancelled = true` in config.toml
+    RECONFIRM_ASKED = "reconfirm-asked"  # `[booking] reconfirm` before the event
+    RECONFIRMED = "reconfirmed"  # the attendee says yes, they are still coming
+    RELEASED = "released"  # no answer within reconfirm_hours, and someone is waiting
 
 
 ACTIVE_STATUSES = frozenset({BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.HELD})

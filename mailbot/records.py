@@ -24,6 +24,15 @@ class BookingRecord:
 
 
 @dataclass(frozen=True)
+class Reconfirmation:
+    """A confirmed booking, and when its holder was asked to reconfirm and answered yes."""
+
+    booking: BookingView
+    asked_at: datetime | None
+    reconfirmed_at: datetime | None
+
+
+@dataclass(frozen=True)
 class WithdrawnMail:
     """A mail taken back from the outbox before it left; `answers` is the source key of
     the inbound message it replied to, if it was a reply."""

@@ -113,6 +113,7 @@ def digest(config: ConfigOption = None, dry_run: DryRun = False) -> None:
 
 def reminders(config: ConfigOption = None, dry_run: DryRun = False) -> None:
     """Send every reminder that is due and not yet sent."""
+    from mailbot.pipeline.reconfirm import reconfirm_and_release
     from mailbot.pipeline.tasks import send_reminders
     from mailbot.runtime.wiring import build_mailbot
 
@@ -122,6 +123,19 @@ def reminders(config: ConfigOption = None, dry_run: DryRun = False) -> None:
             plans = send_reminders(
                 bot.scheduled(), tuple(settings.schedule.reminders), dry_run=dry_run
             )
+            reconfirmed = (
+                []
+                if dry_run
+                else reconfirm_and_release(
+                    bot.store,
+                    bot.handling(),
+                    bot.clock(),
+                    offset=settings.booking.reconfirm,
+                    hours=settings.booking.reconfirm_hours,
+                )
+            )
+            if reconfirmed:
+                bot.deliver()
         verb = "would send" if dry_run else "sent"
         for plan in plans:
             skipped = f" (instead of {', '.join(plan.skipped)})" if plan.skipped else ""
@@ -130,4 +144,6 @@ def reminders(config: ConfigOption = None, dry_run: DryRun = False) -> None:
                 markup=False,
                 highlight=False,
             )
+        for line in reconfirmed:
+            out.print(line, markup=False, highlight=False)
         out.print(f"{len(plans)} reminder(s) {verb}", markup=False, highlight=False)

@@ -71,6 +71,8 @@ _SUBJECTS: dict[str, str] = {
     Outcome.INFO: "Information: {title}",
     Outcome.UPDATED: "Changed: {title}",
     Outcome.EVENT_CANCELLED: "Event cancelled: {title}",
+    Outcome.RECONFIRM: "Still coming? {title}",
+    Outcome.RELEASED: "Place released: {title}",
 }
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -187,6 +189,7 @@ _INVITE_METHODS: dict[Outcome, Literal["REQUEST", "CANCEL"]] = {
     Outcome.CANCELLED: "CANCEL",
     Outcome.UPDATED: "REQUEST",  # the same UID with a higher SEQUENCE moves the entry
     Outcome.EVENT_CANCELLED: "CANCEL",
+    Outcome.RELEASED: "CANCEL",
 }
 _SEQUENCE_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 

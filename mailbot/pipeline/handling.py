@@ -60,6 +60,13 @@ def answer(
         if not looks_like_commands(commands_text):
             commands_text = ""  # answered with "no command found" and the list of commands
         return answer_organiser(ctx, tx, mail, request, text=commands_text, now=now), False
+    if request.intent in (Intent.ACKNOWLEDGE, Intent.BOOK) and not request.colleagues:
+        # Any plain yes (or a calendar acceptance) from someone asked to reconfirm.
+        waiting_on = tx.awaiting_reconfirmation(request.sender.email)
+        if waiting_on is not None:
+            tx.record_reconfirmed(waiting_on, now)
+            reason = f"{waiting_on} reconfirmed: nothing to answer"
+            return _record_unanswered(ctx, tx, mail, Disposition.IGNORED, reason, now=now), False
     if request.intent is Intent.ACKNOWLEDGE and tx.has_open_offer(request.sender.email, now):
         request = replace(request, intent=Intent.BOOK)  # "Yes, thanks!" takes the place
     if request.intent is Intent.ACKNOWLEDGE:

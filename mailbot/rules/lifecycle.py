@@ -73,6 +73,7 @@ class When(StrEnum):
     OFFERS_ON = "waitlist_offer_hours is set"
     OFFERS_OFF = "waitlist_offer_hours is not set"
     CALLED_OFF = "the event is called off"
+    SOMEONE_WAITING = "someone is waiting"
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,12 @@ TABLE: tuple[Transition, ...] = (
       Outcome.PROMOTED, note="one for each place added; fewer places take none away"),
     T((C.WAITLISTED,), R.CAPACITY, Party.ORGANISER, When.OFFERS_ON, C.OFFERED, Outcome.PROMOTED,
       "offer", "one for each place added"),
+    T((C.CONFIRMED,), R.RECONFIRM_ASKED, Party.SYSTEM, When.ANY, None, Outcome.RECONFIRM,
+      note="once, at `[booking] reconfirm` before the event; not those confirmed later"),
+    T((C.CONFIRMED,), R.RECONFIRMED, Party.ANYONE, When.ANY, None, None,
+      note="any plain yes, or a calendar acceptance; no reply"),
+    T((C.CONFIRMED,), R.RELEASED, Party.SYSTEM, When.SOMEONE_WAITING, C.CANCELLED,
+      Outcome.RELEASED, note=f"no answer within reconfirm_hours; {_HOLDS_PLACE}"),
     T((C.OFFERED,), R.OFFER_LAPSED, Party.SYSTEM, When.ANY, C.CANCELLED, Outcome.INFO,
       "offer-expired", f"{_HOLDS_PLACE}"),
     T((C.CONFIRMED, C.WAITLISTED, C.OFFERED), R.EVENT_CHANGED, Party.SYSTEM, When.ANY, None,

@@ -70,7 +70,8 @@ class Due:
     skipped: tuple[str, ...] = ()
 
 
-def _due_at(starts_at: datetime, label: str) -> datetime:
+def due_at(starts_at: datetime, label: str) -> datetime:
+    """When an offset such as "7d" falls due before `starts_at`."""
     delta = parse_offset(label)
     zone = starts_at.tzinfo
     if label.endswith("d"):
@@ -86,7 +87,7 @@ def _schedule(event: EventInfo, offsets: Sequence[str]) -> list[tuple[datetime, 
     """(due time, label) for each distinct label, earliest first; bad labels raise."""
     _require_aware(event.starts_at, f"the start of {event.slug}")
     labels = dict.fromkeys(offsets)
-    return sorted((_due_at(event.starts_at, label), label) for label in labels)
+    return sorted((due_at(event.starts_at, label), label) for label in labels)
 
 
 def due_reminders(

@@ -13,6 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from mailbot.config import Settings, load_settings
+from mailbot.pipeline.reconfirm import reconfirm_and_release
 from mailbot.pipeline.retention import erase_ended_events
 from mailbot.pipeline.tasks import send_digest, send_reminders
 from mailbot.runtime.wiring import build_mailbot
@@ -52,6 +53,14 @@ def run_reminders(config_path: str) -> None:
         return
     with build_mailbot(settings) as bot:
         plans = send_reminders(bot.scheduled(), tuple(settings.schedule.reminders))
+        booking = settings.booking
+        reconfirm_and_release(
+            bot.store,
+            bot.handling(),
+            bot.clock(),
+            offset=booking.reconfirm,
+            hours=booking.reconfirm_hours,
+        )
     if plans:
         log.info("reminders: %d sent", len(plans))
 

@@ -26,6 +26,7 @@ from mailbot.rules import lifecycle
 from mailbot.store import queries as q
 from mailbot.store.events_told import EventsTold
 from mailbot.store.outgoing import Outgoing
+from mailbot.store.reconfirmations import Reconfirmations
 from mailbot.store.rows import booking_record, booking_view
 from mailbot.store.tables import (
     BookingRow,
@@ -53,7 +54,7 @@ def _check_lifecycle(row: BookingRow, change: StatusChange) -> None:
         )
 
 
-class Transaction(Outgoing, EventsTold):
+class Transaction(Outgoing, EventsTold, Reconfirmations):
     """One unit of work. On SQLite the whole database is write-locked (BEGIN IMMEDIATE);
     on PostgreSQL `snapshot` takes the event row's lock before anything is counted."""
 

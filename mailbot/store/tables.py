@@ -28,6 +28,7 @@ class EventRow(SQLModel, table=True):
     told_ends_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     told_venue: str | None = Field(default=None, sa_column=Column(Text))
     called_off_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    reconfirm_sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
     @property
     def places(self) -> int:
@@ -60,6 +61,9 @@ class BookingRow(SQLModel, table=True):
     # While waitlisted: its place in the event's queue, numbered as people join (migration
     # 0009). Places pass on in this order, so a position someone was told never gets worse.
     waitlist_order: int | None = None
+    # Reconfirmation (migration 0011): asked to say they are still coming, and when they did.
+    reconfirm_asked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    reconfirmed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
 class QuestionRow(SQLModel, table=True):
