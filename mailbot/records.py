@@ -21,6 +21,7 @@ class BookingRecord:
     updated_at: datetime
     needs: str | None = None
     undeliverable: str | None = None  # why mail to the address bounced, if it did
+    reconfirmed_at: datetime | None = None  # when they said yes to a reconfirmation request
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from mailbot.cli.people import booking_record
 from mailbot.pipeline.reconfirm import reconfirm_and_release
 from mailbot.store.database import connect
+from mailbot.store.store import Store
 from mailbot.store.tables import BookingRow
 from tests.harness import Reply, Workspace, compose
 from tests.realmail import made_up_name, officer_request
@@ -91,6 +93,9 @@ def test_yes_keeps_the_place_silence_releases_it_to_the_next_person_waiting(
     poll_at(ws, ASKED + timedelta(hours=2))
     assert ws.new_replies() == [], "a yes needs no reply"
     assert rows(ws)[officer(0)].reconfirmed_at is not None
+    listed = [booking_record(b) for b in Store(connect(ws.settings.database_url())).bookings()]
+    reconfirmed = {b["email"]: b["reconfirmed"] for b in listed}  # bookings --format json
+    assert reconfirmed == {officer(0): True, officer(1): None, officer(2): None}
 
     run_at(ws, ASKED + timedelta(hours=47))
     assert ws.new_replies() == [], "not before reconfirm_hours"

@@ -173,6 +173,7 @@ _FIELDS: dict[str, Callable[[BookingRecord], object]] = {
     "force": lambda r: r.view.force,
     "unit": lambda r: r.view.unit,
     "created_at": lambda r: r.created_at.isoformat(),
+    "reconfirmed": lambda r: True if r.reconfirmed_at else None,
 }
 
 

@@ -31,6 +31,7 @@ def booking_record(row: Any) -> BookingRecord:
         updated_at=row.updated_at,
         needs=row.needs,
         undeliverable=row.undeliverable,
+        reconfirmed_at=row.reconfirmed_at,
     )
 
 
