@@ -129,6 +129,12 @@ class EventDigest:
     waitlist: tuple[BookingView, ...]  # in order, with `waitlist_position` set
     per_force: tuple[tuple[str, int], ...]  # (force, confirmed places), in the order to show
     offers_open: int = 0  # places kept for waitlisted people who were offered one
+    # Reconfirmation, once its requests went out: how many were asked and said yes, who
+    # has not answered (still confirmed), and whose places were released.
+    reconfirm_asked: int = 0
+    reconfirmed: int = 0
+    not_reconfirmed: tuple[BookingView, ...] = ()
+    released: tuple[BookingView, ...] = ()
 
     @property
     def places_left(self) -> int:

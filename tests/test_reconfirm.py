@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from mailbot.cli.people import booking_record
 from mailbot.pipeline.reconfirm import reconfirm_and_release
+from mailbot.pipeline.tasks import send_digest
 from mailbot.store.database import connect
 from mailbot.store.store import Store
 from mailbot.store.tables import BookingRow
@@ -163,3 +164,24 @@ def test_accepting_the_calendar_entry_again_reconfirms(tmp_path: Path) -> None:
     run_at(ws, ASKED + timedelta(hours=49))
     assert ws.new_replies() == [], "kept: they answered, though someone is waiting"
     assert rows(ws)[officer(0)].status == "confirmed"
+
+
+def digest_at(ws: Workspace, moment: datetime) -> str:
+    with ws.bot(clock=lambda: moment) as bot:
+        return send_digest(bot.scheduled(), "organiser@example.ac.uk", dry_run=True).text
+
+
+def test_the_digest_shows_who_has_answered_and_whose_place_was_released(tmp_path: Path) -> None:
+    ws = reconfirming(tmp_path, capacity=3, officers=4)
+    assert "Still coming?" not in digest_at(ws, ASKED - timedelta(days=1)), "not yet asked"
+    run_at(ws, ASKED)
+    asked = {r.to: r for r in ws.new_replies()}
+    answer(ws, asked[officer(0)], 0, "Yes please, still coming.")
+    poll_at(ws, ASKED + timedelta(hours=1))
+    text = digest_at(ws, ASKED + timedelta(hours=2))
+    assert "Still coming? 1 of 3 asked have said yes." in text
+    assert "not answered yet: PC 1001 Ben Lee" in text or officer(1) in text
+    run_at(ws, ASKED + timedelta(hours=48))  # one person waits: one place is released
+    text = digest_at(ws, ASKED + timedelta(hours=49))
+    assert "1 released to people waiting" in text
+    assert text.count("not answered yet") == 1, "the one not released is still named"

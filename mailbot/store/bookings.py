@@ -19,6 +19,7 @@ from mailbot.domain import (
     OutgoingMail,
     Snapshot,
     StatusChange,
+    Trigger,
 )
 from mailbot.errors import LifecycleError
 from mailbot.records import BookingRecord
@@ -228,6 +229,8 @@ class Transaction(Outgoing, EventsTold, Reconfirmations):
                 row.waitlist_order = self._next_in_waitlist(row.event_slug)
             row.status = change.new_status.value
             row.offer_expires_at = change.offer_expires_at
+            if change.cause is Trigger.RELEASED:
+                row.released_at = now
             row.updated_at = now
             self._session.add(row)
             action = f"{previous} -> {change.new_status.value}"

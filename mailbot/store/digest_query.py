@@ -141,4 +141,12 @@ def _event_digest(session: Session, event: EventInfo, start: datetime) -> EventD
         ),
         per_force=tuple((force or "", int(count)) for force, count in forces),
         offers_open=sum(1 for r in waiting if r.offer_expires_at is not None),
+        reconfirm_asked=sum(1 for r in rows if r.reconfirm_asked_at is not None),
+        reconfirmed=sum(1 for r in rows if r.reconfirmed_at is not None),
+        not_reconfirmed=tuple(
+            booking_view(r)
+            for r in confirmed
+            if r.reconfirm_asked_at is not None and r.reconfirmed_at is None
+        ),
+        released=tuple(booking_view(r) for r in rows if r.released_at is not None),
     )

@@ -64,6 +64,7 @@ class BookingRow(SQLModel, table=True):
     # Reconfirmation (migration 0011): asked to say they are still coming, and when they did.
     reconfirm_asked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     reconfirmed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    released_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
 class QuestionRow(SQLModel, table=True):

@@ -18,6 +18,7 @@ def upgrade() -> None:
     with op.batch_alter_table("booking") as batch:
         batch.add_column(sa.Column("reconfirm_asked_at", UtcDateTime()))
         batch.add_column(sa.Column("reconfirmed_at", UtcDateTime()))
+        batch.add_column(sa.Column("released_at", UtcDateTime()))
     with op.batch_alter_table("event") as batch:
         batch.add_column(sa.Column("reconfirm_sent_at", UtcDateTime()))
 
@@ -26,5 +27,6 @@ def downgrade() -> None:
     with op.batch_alter_table("event") as batch:
         batch.drop_column("reconfirm_sent_at")
     with op.batch_alter_table("booking") as batch:
+        batch.drop_column("released_at")
         batch.drop_column("reconfirmed_at")
         batch.drop_column("reconfirm_asked_at")
