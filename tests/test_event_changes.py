@@ -167,3 +167,22 @@ def test_news_cut_off_before_it_is_queued_is_sent_in_full_next_time(
     assert ws.new_replies() == []
     poll_a_day_later(ws)
     assert sorted(r.outcome for r in ws.new_replies()) == ["updated"] * 3
+
+
+def test_an_event_called_off_again_after_reopening_tells_those_booked_since(
+    tmp_path: Path,
+) -> None:
+    ws, _ = booked(tmp_path)
+    called_off = OLD_VENUE + "\ncancelled = true"
+    change_config(ws, OLD_VENUE, called_off)
+    ws.poll()
+    ws.new_replies()
+    change_config(ws, called_off, OLD_VENUE)  # the organiser reopens it
+    ws.deliver(officer_request(7))
+    ws.poll()
+    assert [r.outcome for r in ws.new_replies()] == ["confirmed"]
+    change_config(ws, OLD_VENUE, called_off)  # and calls it off for good
+    ws.poll()
+    (told,) = ws.new_replies()
+    assert (told.to, told.outcome) == ("officer7@lancashire.police.uk", "event-cancelled")
+    assert statuses(ws)["officer7@lancashire.police.uk"] == "cancelled"

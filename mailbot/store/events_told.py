@@ -46,5 +46,8 @@ class EventsTold(UnitOfWork):
         row.told_venue = event.venue
         if event.cancelled and row.called_off_at is None:
             row.called_off_at = now
+        elif not event.cancelled:
+            # Reopened: calling it off again is news to those who have booked since.
+            row.called_off_at = None
         self._session.add(row)
         self.flush()
