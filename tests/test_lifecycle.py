@@ -12,12 +12,13 @@ from sqlmodel import Session, select
 
 from mailbot.domain import BookingStatus, Decision, Outcome, StatusChange, Trigger
 from mailbot.errors import LifecycleError
+from mailbot.pipeline.retention import forget
 from mailbot.rules import lifecycle
 from mailbot.rules.lifecycle import TABLE, Stage
 from mailbot.store.database import connect
 from mailbot.store.store import Store
 from mailbot.store.tables import BookingRow
-from tests.harness import FIXED_NOW, Workspace
+from tests.harness import FIXED_NOW, Workspace, compose
 from tests.realmail import officer_request
 
 ROOT = Path(__file__).parent.parent
@@ -86,9 +87,29 @@ def test_the_store_refuses_a_change_outside_the_lifecycle_and_writes_nothing(
         changes=(StatusChange(waiting.ref, BookingStatus.CONFIRMED, cause=Trigger.CANCEL),),
     )
     store = Store(connect(url))
-    with pytest.raises(LifecycleError, match="cannot move a booking from waitlisted"):
-        with store.transaction() as tx:
-            tx.apply_decision(wrong, actor="test", now=FIXED_NOW + timedelta(minutes=1))
+    with (
+        pytest.raises(LifecycleError, match="cannot move a booking from waitlisted"),
+        store.transaction() as tx,
+    ):
+        tx.apply_decision(wrong, actor="test", now=FIXED_NOW + timedelta(minutes=1))
     with Session(connect(url)) as session:
         again = session.exec(select(BookingRow).where(BookingRow.ref == waiting.ref)).one()
     assert again.status == "waitlisted"
+
+
+def test_forgetting_someone_whose_booking_already_ended_erases_them(tmp_path: Path) -> None:
+    # Found by tests/test_lifecycle_model.py: forget raised ValueError for a declined or
+    # cancelled booking ("'erased' is not a valid BookingStatus").
+    ws = Workspace(tmp_path, capacity=1)
+    ws.deliver(
+        compose("Gita Reid <gita.reid@gmail.com>", "Please book me a place.", message_id="<g@g>")
+    )
+    ws.poll()
+    assert [r.outcome for r in ws.new_replies()] == ["declined"]
+    with ws.bot() as bot:
+        erased = forget(bot.store, bot.handling(), "gita.reid@gmail.com", FIXED_NOW)
+    assert erased == 1
+    with Session(connect(ws.settings.database_url())) as session:
+        (row,) = session.exec(select(BookingRow)).all()
+    assert "gita" not in row.email and row.name is None, "kept only as an anonymous count"
+    assert ws.new_replies() == []

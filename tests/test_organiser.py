@@ -310,3 +310,24 @@ def test_someone_the_organiser_places_is_told_the_organiser_did(tmp_path: Path) 
             text = part.get_content()
             assert "arranged by the organiser, Forum Organiser" in text, (address, kind)
             assert "automatic message" in text
+
+
+def test_a_cancellation_while_over_a_lowered_capacity_passes_no_place_on(tmp_path: Path) -> None:
+    # Found by tests/test_lifecycle_model.py: with fewer places than people holding one, a
+    # cancellation gave the freed seat to the next person waiting, over capacity again.
+    ws = full_house(tmp_path, capacity=2, officers=3)
+    command(ws, "CAPACITY cse-forum-preston 1")
+    ws.new_replies()
+    ws.deliver(
+        compose(
+            "Ann Lee <officer0@lancashire.police.uk>",
+            "Sorry, I can no longer attend.",
+            subject="Cancel",
+            message_id="<cancel0@l>",
+        )
+    )
+    ws.poll()
+    assert [(r.to, r.outcome) for r in ws.new_replies()] == [
+        ("officer0@lancashire.police.uk", "cancelled")
+    ]
+    assert by_email(ws)["officer2@lancashire.police.uk"].status == "waitlisted"

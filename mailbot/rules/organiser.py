@@ -128,6 +128,8 @@ def plan_end(
     if not lifecycle.allows(_stage(booking), trigger):
         return f"{booking.ref} is already {booking.status.value}"
     row = lifecycle.step(_stage(booking), trigger, party)
+    if row.target is Stage.ERASED:
+        return f"{booking.ref} is already {booking.status.value}"  # nothing left to end
     assert row.target is not None
     status = lifecycle.status_of(row.target)
     outcome = Outcome.DECLINED if status is BookingStatus.DECLINED else Outcome.CANCELLED

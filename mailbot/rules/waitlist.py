@@ -69,7 +69,14 @@ def release_place(
     """
     if booking.status is not BookingStatus.CONFIRMED and not booking.has_offer(now):
         return [], [], []
-    return pass_place(snapshot, policy, now, skip=booking.ref)
+    return pass_place(snapshot, policy, now, skip=booking.ref, places=_freed(snapshot))
+
+
+def _freed(snapshot: Snapshot) -> int:
+    """The places one booking ending frees: none while the organiser has lowered capacity
+    below the places still held after it."""
+    held_after = snapshot.confirmed_count + snapshot.offers_open - 1
+    return 1 if held_after < snapshot.event.capacity else 0
 
 
 def expire_offer(
@@ -80,7 +87,9 @@ def expire_offer(
     assert row.target is not None and row.notice is not None
     status = lifecycle.status_of(row.target)
     lapsed = replace(booking, status=status, waitlist_position=None)
-    changes, notices, reasons = pass_place(snapshot, policy, now, skip=booking.ref)
+    changes, notices, reasons = pass_place(
+        snapshot, policy, now, skip=booking.ref, places=_freed(snapshot)
+    )
     return Decision(
         Outcome.CANCELLED,
         (f"{booking.ref}: offer not taken up in time", *reasons),
