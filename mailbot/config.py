@@ -239,6 +239,7 @@ class EventSettings(_Section):
     directions: str | None = None
     short_title: str | None = Field(default=None, min_length=1, max_length=60)
     cancelled: bool = False
+    certificate: bool = False
 
     @field_validator("slug")
     @classmethod
@@ -312,6 +313,7 @@ class Settings(_Section):
                 directions=e.directions.strip() if e.directions else None,
                 short_title=e.short_title.strip() if e.short_title else None,
                 cancelled=e.cancelled,
+                certificate=e.certificate,
             )
             for e in self.events
         )

@@ -26,6 +26,7 @@ class Outcome(StrEnum):
     EVENT_CANCELLED = "event-cancelled"  # the whole event is called off
     RECONFIRM = "reconfirm"  # are you still coming?
     RELEASED = "released"  # unanswered, the place went to someone waiting
+    CERTIFICATE = "certificate"  # a certificate of attendance is attached
 
 
 class Actor(StrEnum):
@@ -68,6 +69,8 @@ class Trigger(StrEnum):
     RECONFIRM_ASKED = "reconfirm-asked"  # `[booking] reconfirm` before the event
     RECONFIRMED = "reconfirmed"  # the attendee says yes, they are still coming
     RELEASED = "released"  # no answer within reconfirm_hours, and someone is waiting
+    ATTENDED = "ATTENDED"  # the organiser records who came, from the event's start
+    ABSENT = "ABSENT"
 
 
 ACTIVE_STATUSES = frozenset({BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.HELD})
@@ -253,6 +256,7 @@ class EventInfo:
     bookings_per_sender: int | None = None  # places one request may take (self + colleagues)
     short_title: str | None = None  # for subjects, which mail clients cut short
     cancelled: bool = False  # called off: everyone booked is told, nobody new gets a place
+    certificate: bool = False  # those recorded as having come get a certificate of attendance
 
     @property
     def subject_title(self) -> str:
@@ -385,6 +389,8 @@ class Decision:
     question: str | None = None  # for the organiser's digest
     capacities: tuple[tuple[str, int], ...] = ()  # (event slug, places) set by the organiser
     moves: tuple[tuple[str, str], ...] = ()  # (booking ref, event slug) moved by the organiser
+    attendance: tuple[tuple[str, bool], ...] = ()  # (booking ref, came) recorded by the organiser
+    certified: tuple[str, ...] = ()  # booking refs whose certificate goes with this decision
 
     @property
     def new_booking(self) -> BookingView | None:

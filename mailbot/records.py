@@ -22,6 +22,7 @@ class BookingRecord:
     needs: str | None = None
     undeliverable: str | None = None  # why mail to the address bounced, if it did
     reconfirmed_at: datetime | None = None  # when they said yes to a reconfirmation request
+    attended: bool | None = None  # whether they came, once the organiser recorded it
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,10 @@ class EventDigest:
     reconfirmed: int = 0
     not_reconfirmed: tuple[BookingView, ...] = ()
     released: tuple[BookingView, ...] = ()
+    # Once attendance is recorded: (force, came, did not come), forces in name order, and
+    # how many confirmed places are not yet marked either way.
+    attendance: tuple[tuple[str, int, int], ...] = ()
+    not_marked: int = 0
 
     @property
     def places_left(self) -> int:

@@ -30,13 +30,18 @@ def test_demo_processes_the_seeded_inbox_and_shows_the_table(tmp_path: Path) -> 
         assert outcome in out
     assert "Auto-Submitted: auto-replied" in out  # the out-of-office, recorded not answered
     replies = list((tmp_path / "demo" / "outbox" / "new").iterdir())
-    assert len(replies) == 11
+    assert len(replies) == 11 + 5, "the replies, then a certificate for five who came"
     assert f"outbox/new/{replies[0].name}" in out
+    assert "On the day" in out and out.count("Certificate of attendance:") == 5
 
     listed = run("bookings", "--config", str(tmp_path / "demo" / "config.toml"), "--format", "json")
     records = json.loads(listed.stdout)
     assert sum(r["status"] == "confirmed" for r in records) == 6
     assert {r["status"] for r in records} == {"confirmed", "waitlisted", "declined", "held"}
+    assert sorted(str(r["attended"]) for r in records if r["status"] == "confirmed") == [
+        "False",
+        *["True"] * 5,
+    ]
 
 
 def test_check_reports_each_part_and_succeeds_on_a_maildir_workspace(tmp_path: Path) -> None:

@@ -158,6 +158,7 @@ def test_csv_starts_with_bom_and_parses_back() -> None:
         "confirmed",
         "",
         "",
+        "",
     ]
     assert [row[6] for row in rows[1:]] == ["R4", "R1", "R11", "R2", "R10", "R3", "R6", "R5"]
     assert rows[-1][7] == "waitlisted"
@@ -230,7 +231,7 @@ def test_xlsx_layout_for_printing() -> None:
     sheet = sheet_of(to_xlsx(found, FORUM.title, DATE))
     title = sheet["A1"].value
     assert isinstance(title, str) and FORUM.title in title and DATE in title
-    assert [sheet.cell(row=2, column=c).value for c in range(1, 11)] == list(HEADER)
+    assert [sheet.cell(row=2, column=c).value for c in range(1, 12)] == list(HEADER)
     assert all(sheet.cell(row=2, column=c).font.b for c in range(1, 11))
     assert sheet.freeze_panes == "A3"
     assert (sheet.print_title_rows or "").replace("$", "") == "1:2"
@@ -240,10 +241,10 @@ def test_xlsx_layout_for_printing() -> None:
     assert sheet.sheet_properties.pageSetUpPr is not None
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert [sheet.cell(row=r, column=7).value for r in range(3, 3 + len(found))] == refs(found)
-    signature = sheet.column_dimensions["J"].width
+    signature = sheet.column_dimensions["K"].width
     assert signature is not None and signature >= 30
     assert all(
-        sheet.cell(row=r, column=10).value is None and (sheet.row_dimensions[r].height or 0) >= 30
+        sheet.cell(row=r, column=11).value is None and (sheet.row_dimensions[r].height or 0) >= 30
         for r in range(3, 3 + len(found))
     )
 

@@ -40,6 +40,9 @@ _COMMANDS = (
     ("add", organiser.add),
     ("move", organiser.move),
     ("capacity", organiser.capacity),
+    ("attended", organiser.attended),
+    ("absent", organiser.absent),
+    ("attendance", organiser.attendance),
     ("history", people.history),
     ("export", people.export),
 )

@@ -41,6 +41,19 @@ def demo(
             relative = reply.path.relative_to(result.workspace)
             replies.add_row(reply.recipient, reply.outcome, reply.subject, str(relative))
         out.print(replies)
+        day = Table(
+            title="On the day (the demo moves its clock to the event): attendance recorded, "
+            "certificates sent",
+            title_justify="left",
+        )
+        for column in ("to", "outcome", "subject", "file"):
+            day.add_column(column, overflow="fold")
+        for reply in result.day_replies:
+            relative = reply.path.relative_to(result.workspace)
+            day.add_row(reply.recipient, reply.outcome, reply.subject, str(relative))
+        for line in result.attendance:
+            out.print(line, markup=False, highlight=False)
+        out.print(day)
         from mailbot.runtime.wiring import open_store
 
         store = open_store(result.settings)

@@ -51,6 +51,7 @@ starts_at = {{day}}T11:00:00
 ends_at = {{day}}T15:45:00
 venue = "University of Central Lancashire, Preston, Lancashire, PR1 2HE"
 capacity = {DEMO_CAPACITY}
+certificate = true
 """
 
 
@@ -68,6 +69,8 @@ class DemoResult:
     settings: Settings
     summary_line: str
     replies: tuple[WrittenReply, ...]
+    attendance: tuple[str, ...]  # what recording attendance on the day did
+    day_replies: tuple[WrittenReply, ...]  # the certificates it sent
 
 
 def create_workspace(workspace: Path | None, now: datetime) -> Path:
@@ -97,7 +100,26 @@ def run_demo(workspace: Path | None = None, now: datetime | None = None) -> Demo
     with build_mailbot(settings) as bot:
         summary = bot.poll()
     replies = tuple(_written_replies(settings.resolve_path("outbox")))
-    return DemoResult(config.parent, settings, summary.line(), replies)
+    attendance = _on_the_day(settings)
+    day_replies = tuple(
+        each for each in _written_replies(settings.resolve_path("outbox")) if each not in replies
+    )
+    return DemoResult(config.parent, settings, summary.line(), replies, attendance, day_replies)
+
+
+def _on_the_day(settings: Settings) -> tuple[str, ...]:
+    """The demo moves its clock to the afternoon of the event and records who came, as the
+    organiser would by mail: all confirmed attendees but one, who did not come."""
+    event = settings.event_infos()[0]
+    afternoon = event.starts_at + timedelta(hours=4)
+    with build_mailbot(settings) as bot:
+        bot.clock = lambda: afternoon
+        confirmed = [record.view.ref for record in bot.store.bookings(event.slug, "confirmed")]
+        came, missed = confirmed[:-1], confirmed[-1:]
+        text = f"ATTENDED {' '.join(came)}\nABSENT {' '.join(missed)}"
+        result = bot.organiser_commands(text)
+        bot.deliver()
+    return result.summary
 
 
 def _written_replies(outbox: Path) -> list[WrittenReply]:

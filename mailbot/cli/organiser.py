@@ -77,3 +77,33 @@ def capacity(
     """Set an event's places; an increase passes places to the waitlist (as offers, with
     waitlist_offer_hours set)."""
     _organiser_command(config, f"CAPACITY {event} {places}")
+
+
+Refs = Annotated[list[str], typer.Argument(help="Booking references.")]
+
+
+def attended(refs: Refs, config: ConfigOption = None) -> None:
+    """Record that these attendees came (from the event's start); certificates go out
+    where the event gives them."""
+    _organiser_command(config, "ATTENDED " + " ".join(refs))
+
+
+def absent(refs: Refs, config: ConfigOption = None) -> None:
+    """Record that these attendees did not come (from the event's start)."""
+    _organiser_command(config, "ABSENT " + " ".join(refs))
+
+
+def attendance(
+    sheet: Annotated[Path, typer.Argument(help="The sign-in sheet from `mailbot export`.")],
+    config: ConfigOption = None,
+) -> None:
+    """Record attendance from the ticked sign-in sheet (CSV or .xlsx): any mark in its
+    Attended column means the person came; a confirmed row left blank, that they did not."""
+    from mailbot.outbound.sign_in import SheetError, attendance_commands
+
+    try:
+        text = attendance_commands(sheet.read_bytes(), sheet.name)
+    except (OSError, SheetError) as exc:
+        err.print(f"mailbot: {sheet}: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    _organiser_command(config, text)

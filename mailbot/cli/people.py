@@ -174,6 +174,7 @@ _FIELDS: dict[str, Callable[[BookingRecord], object]] = {
     "unit": lambda r: r.view.unit,
     "created_at": lambda r: r.created_at.isoformat(),
     "reconfirmed": lambda r: True if r.reconfirmed_at else None,
+    "attended": lambda r: r.attended,
 }
 
 

@@ -1,4 +1,5 @@
-"""Read the organiser's commands (APPROVE, DECLINE, CANCEL, ADD, MOVE, CAPACITY, LIST) from text."""
+"""Read the organiser's commands (APPROVE, DECLINE, CANCEL, ADD, MOVE, CAPACITY, LIST,
+ATTENDED, ABSENT) from text."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ class Verb(StrEnum):
     MOVE = "MOVE"
     CAPACITY = "CAPACITY"
     LIST = "LIST"
+    ATTENDED = "ATTENDED"
+    ABSENT = "ABSENT"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ _USAGE = {
     Verb.MOVE: "MOVE <reference> <event>",
     Verb.CAPACITY: "CAPACITY <event> <number>",
     Verb.LIST: "LIST [event]",
+    Verb.ATTENDED: "ATTENDED <reference> [<reference> ...]",
+    Verb.ABSENT: "ABSENT <reference> [<reference> ...]",
 }
 _LONGEST_NAME = 200
 
@@ -106,11 +111,25 @@ def parse_commands(text: str) -> Parsed:
         if isinstance(parsed, str):
             problems.append(f"{line}: {parsed} (use {_USAGE[Verb(word)]})")
         else:
-            commands.append(parsed)
+            commands.extend(parsed)
     return Parsed(tuple(commands), tuple(problems))
 
 
-def _parse_line(verb: Verb, line: str, args: list[str]) -> Command | str:
+def _parse_line(verb: Verb, line: str, args: list[str]) -> list[Command] | str:
+    if verb in (Verb.ATTENDED, Verb.ABSENT):
+        # One command for each reference, so each is answered on its own line.
+        refs = [arg.upper().rstrip(",") for arg in args]
+        if not refs:
+            return "needs at least one booking reference"
+        wrong = [arg for arg, ref in zip(args, refs, strict=True) if not _REF.match(ref)]
+        if wrong:
+            return f"{wrong[0]!r} is not a reference"
+        return [Command(verb, f"{verb.value} {ref}", ref=ref) for ref in refs]
+    single = _parse_single(verb, line, args)
+    return single if isinstance(single, str) else [single]
+
+
+def _parse_single(verb: Verb, line: str, args: list[str]) -> Command | str:
     if verb in (Verb.APPROVE, Verb.DECLINE, Verb.CANCEL):
         if len(args) != 1:
             return "needs exactly one booking reference"

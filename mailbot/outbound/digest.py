@@ -31,6 +31,8 @@ COMMAND_HELP: tuple[tuple[str, str], ...] = (
     ("MOVE <reference> <event>", "move a booking to another event"),
     ("CAPACITY <event> <number>", "change the number of places"),
     ("LIST [event]", "get the attendee list as a spreadsheet"),
+    ("ATTENDED <reference> ...", "from the event's start: they came (certificates go out)"),
+    ("ABSENT <reference> ...", "from the event's start: they did not come"),
 )
 
 

@@ -29,6 +29,7 @@ HEADER = (
     "Reference",
     "Status",
     "Needs",
+    "Attended",
     "Signature",
 )
 SHEET_TITLE = "Sign-in"
@@ -50,6 +51,7 @@ _WIDTHS: dict[str, tuple[int, int]] = {
     "Reference": (10, 14),
     "Status": (10, 22),
     "Needs": (14, 34),
+    "Attended": (9, 9),
     "Signature": (32, 32),
 }
 _ROW_HEIGHT = 30.0  # points: enough to sign in by hand
@@ -69,6 +71,7 @@ class Attendee:
     status: str
     needs: str | None
     undeliverable: bool = False
+    attended: bool | None = None  # as recorded; ticked on the sheet when it is True
 
     @property
     def surname(self) -> str:
@@ -188,6 +191,7 @@ def _attendee(record: BookingRecord) -> Attendee:
         status=str(booking.status),
         needs=_blank_to_none(record.needs),
         undeliverable=bool(record.undeliverable),
+        attended=record.attended,
     )
 
 
@@ -246,6 +250,7 @@ def _cells(attendee: Attendee) -> list[str]:
         attendee.ref,
         _status_text(attendee),
         attendee.needs or "",
+        "yes" if attendee.attended else "",
         "",
     )
     return [_defuse(value) for value in values]

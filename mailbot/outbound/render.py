@@ -73,6 +73,7 @@ _SUBJECTS: dict[str, str] = {
     Outcome.EVENT_CANCELLED: "Event cancelled: {title}",
     Outcome.RECONFIRM: "Still coming? {title}",
     Outcome.RELEASED: "Place released: {title}",
+    Outcome.CERTIFICATE: "Certificate of attendance: {title}",
 }
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -315,6 +316,11 @@ def render_notice(
         method, data = invite
         params = (("charset", "utf-8"), ("method", method))
         attachments.append(mime.Attachment("invite.ics", "text/calendar", data, params))
+    if notice.outcome is Outcome.CERTIFICATE and booking is not None:
+        from mailbot.outbound.certificate import certificate_pdf  # fpdf2: only when needed
+
+        pdf = certificate_pdf(booking, event, organiser_name=sender.organiser_name, issued=now)
+        attachments.append(mime.Attachment("certificate-of-attendance.pdf", "application/pdf", pdf))
     attachments.extend(
         mime.Attachment(
             each.filename,

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from mailbot.domain import Attachment, Decision, EventInfo, Notice, Outcome, Policy
 from mailbot.inbound.commands import Command, Parsed, Verb
+from mailbot.rules.attendance import plan_attendance
 from mailbot.rules.lifecycle import last_word
 from mailbot.rules.organiser import (
     CommandsResult,
@@ -21,6 +22,8 @@ from mailbot.rules.organiser import (
     which_event,
 )
 from mailbot.store.bookings import Transaction
+
+_ATTENDANCE = (Verb.ATTENDED, Verb.ABSENT)
 
 
 def carry_out(
@@ -75,11 +78,20 @@ def _plan(
     policy: Policy,
     now: datetime,
 ) -> Planned | str:
-    if command.verb in (Verb.APPROVE, Verb.DECLINE, Verb.CANCEL, Verb.MOVE):
+    if command.verb in (Verb.APPROVE, Verb.DECLINE, Verb.CANCEL, Verb.MOVE, *_ATTENDANCE):
         assert command.ref is not None  # the parser guarantees a reference for these
         booking = tx.booking_view(command.ref)
         if booking is None:
             return f"no booking {command.ref}"
+        if command.verb in _ATTENDANCE:
+            planned = plan_attendance(
+                booking,
+                by_slug[booking.event_slug],
+                command.verb is Verb.ATTENDED,
+                certificate_sent=tx.certificate_sent(booking.ref),
+                now=now,
+            )
+            return planned if isinstance(planned, str) else Planned(*planned)
         source = tx.snapshot(by_slug[booking.event_slug], booking.email)
         if command.verb is Verb.APPROVE:
             return plan_approve(booking, source)

@@ -74,6 +74,7 @@ class When(StrEnum):
     OFFERS_OFF = "waitlist_offer_hours is not set"
     CALLED_OFF = "the event is called off"
     SOMEONE_WAITING = "someone is waiting"
+    CERTIFICATES_ON = "the event gives certificates"
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,12 @@ TABLE: tuple[Transition, ...] = (
       note=f"to another event; at the first, {_HOLDS_PLACE}"),
     T(_ACTIVE, R.MOVE, Party.ORGANISER, When.FULL, C.WAITLISTED, Outcome.WAITLISTED,
       note="joins the back of the other event's waiting list"),
+    T((C.CONFIRMED,), R.ATTENDED, Party.ORGANISER, When.CERTIFICATES_ON, None,
+      Outcome.CERTIFICATE, note="from the event's start; the certificate once, however often"),
+    T((C.CONFIRMED,), R.ATTENDED, Party.ORGANISER, When.ANY, None, None,
+      note="from the event's start"),
+    T((C.CONFIRMED,), R.ABSENT, Party.ORGANISER, When.ANY, None, None,
+      note="from the event's start"),
     # mailbot.
     T((C.WAITLISTED,), R.PLACE_FREED, Party.SYSTEM, When.OFFERS_OFF, C.CONFIRMED,
       Outcome.PROMOTED, note="first in order of joining, when a place is given up"),

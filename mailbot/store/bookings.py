@@ -237,6 +237,17 @@ class Transaction(Outgoing, EventsTold, Reconfirmations):
             if change.offer_expires_at is not None:
                 action = f"offered a place until {change.offer_expires_at.isoformat()}"
             self._audit(now, change.ref, actor, action, decision.reasons)
+        for ref, came in decision.attendance:
+            row = self._booking(ref)
+            row.attended = came
+            row.updated_at = now
+            self._session.add(row)
+            self._audit(now, ref, actor, "attended" if came else "absent", decision.reasons)
+        for ref in decision.certified:
+            row = self._booking(ref)
+            row.certificate_sent_at = now
+            self._session.add(row)
+            self._audit(now, ref, actor, "certificate sent", ())
         for slug, places in decision.capacities:
             event = self._lock_event(slug)
             self._audit(now, None, actor, f"capacity of {slug} set to {places}", decision.reasons)

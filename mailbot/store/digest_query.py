@@ -94,6 +94,15 @@ def digest_state(
     )
 
 
+def _attendance_by_force(confirmed: list[BookingRow]) -> tuple[tuple[str, int, int], ...]:
+    counts: dict[str, list[int]] = {}
+    for row in confirmed:
+        if row.attended is not None:
+            came_absent = counts.setdefault(row.force or "", [0, 0])
+            came_absent[0 if row.attended else 1] += 1
+    return tuple((force, came, absent) for force, (came, absent) in sorted(counts.items()))
+
+
 def _event_digest(session: Session, event: EventInfo, start: datetime) -> EventDigest:
     row = session.get(EventRow, event.slug)
     places = row.places if row is not None else event.capacity
@@ -149,4 +158,8 @@ def _event_digest(session: Session, event: EventInfo, start: datetime) -> EventD
             if r.reconfirm_asked_at is not None and r.reconfirmed_at is None
         ),
         released=tuple(booking_view(r) for r in rows if r.released_at is not None),
+        attendance=_attendance_by_force(confirmed),
+        not_marked=sum(1 for r in confirmed if r.attended is None)
+        if any(r.attended is not None for r in confirmed)
+        else 0,
     )

@@ -58,6 +58,10 @@ class Reconfirmations(UnitOfWork):
         ).first()
         return None if row is None else row.ref
 
+    def certificate_sent(self, ref: str) -> bool:
+        row = self._session.exec(select(BookingRow).where(BookingRow.ref == ref)).one()
+        return row.certificate_sent_at is not None
+
     def record_reconfirmed(self, ref: str, now: datetime) -> None:
         row = self._session.exec(select(BookingRow).where(BookingRow.ref == ref)).one()
         row.reconfirmed_at = now

@@ -32,6 +32,7 @@ def booking_record(row: Any) -> BookingRecord:
         needs=row.needs,
         undeliverable=row.undeliverable,
         reconfirmed_at=row.reconfirmed_at,
+        attended=row.attended,
     )
 
 

@@ -65,6 +65,8 @@ class BookingRow(SQLModel, table=True):
     reconfirm_asked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     reconfirmed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     released_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    attended: bool | None = None  # recorded by the organiser from the event's start
+    certificate_sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
 class QuestionRow(SQLModel, table=True):

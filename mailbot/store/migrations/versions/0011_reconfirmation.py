@@ -1,5 +1,6 @@
-"""Reconfirmation: when each attendee was asked to say they are still coming and when they
-did, and when an event's requests went out (those confirmed later are not asked)."""
+"""Reconfirmation and attendance: when each attendee was asked to say they are still coming,
+when they did, when a place was released, and when an event's requests went out (those
+confirmed later are not asked); whether they came, and when their certificate was sent."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reconfirm_asked_at", UtcDateTime()))
         batch.add_column(sa.Column("reconfirmed_at", UtcDateTime()))
         batch.add_column(sa.Column("released_at", UtcDateTime()))
+        batch.add_column(sa.Column("attended", sa.Boolean()))
+        batch.add_column(sa.Column("certificate_sent_at", UtcDateTime()))
     with op.batch_alter_table("event") as batch:
         batch.add_column(sa.Column("reconfirm_sent_at", UtcDateTime()))
 
@@ -27,6 +30,8 @@ def downgrade() -> None:
     with op.batch_alter_table("event") as batch:
         batch.drop_column("reconfirm_sent_at")
     with op.batch_alter_table("booking") as batch:
+        batch.drop_column("certificate_sent_at")
+        batch.drop_column("attended")
         batch.drop_column("released_at")
         batch.drop_column("reconfirmed_at")
         batch.drop_column("reconfirm_asked_at")
