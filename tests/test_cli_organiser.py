@@ -83,3 +83,24 @@ def test_export_csv_and_xlsx(tmp_path: Path) -> None:
     rows = list(csv.reader(io.StringIO(as_csv.read_text(encoding="utf-8-sig"))))
     assert rows[0][:2] == ["Surname", "First name"]
     assert len(rows) == 3, "confirmed only, without --waitlist"
+
+
+def test_attendance_from_the_command_line_is_refused_before_the_event_and_names_bad_files(
+    tmp_path: Path,
+) -> None:
+    ws, refs = booked(tmp_path)
+    sheet = tmp_path / "signin.csv"
+    exported = run("export", str(sheet), "--config", str(ws.config))
+    assert exported.returncode == 0, exported.stderr
+    early = run("attendance", str(sheet), "--config", str(ws.config))
+    assert early.returncode == 2
+    assert "attendance is recorded from the start of the event" in early.stderr
+    marked = run("attended", refs["officer0@lancashire.police.uk"], "--config", str(ws.config))
+    assert marked.returncode == 2 and "from the start of the event" in marked.stderr
+
+    notes = tmp_path / "notes.csv"
+    notes.write_text("Name,Came\nAnn,yes\n", encoding="utf-8")
+    wrong = run("attendance", str(notes), "--config", str(ws.config))
+    assert wrong.returncode == 2
+    assert "notes.csv" in wrong.stderr and "Reference and Attended" in wrong.stderr
+    assert ws.new_replies() == []
