@@ -10,7 +10,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import Session, select
 
-from mailbot.pipeline import event_news
+from mailbot.pipeline import notices
 from mailbot.store.database import connect
 from mailbot.store.tables import BookingRow
 from tests.harness import FIXED_NOW, Reply, Workspace, compose
@@ -161,7 +161,7 @@ def test_news_cut_off_before_it_is_queued_is_sent_in_full_next_time(
         raise RuntimeError("the process died while writing the mail")
 
     with monkeypatch.context() as patched:
-        patched.setattr(event_news, "write_notices", crash)
+        patched.setattr(notices, "write_notices", crash)
         with pytest.raises(RuntimeError):
             poll_a_day_later(ws)
     assert ws.new_replies() == []

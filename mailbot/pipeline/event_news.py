@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import datetime
 
 from mailbot.pipeline.context import Handling
-from mailbot.pipeline.notices import write_notices
+from mailbot.pipeline.notices import apply_and_tell
 from mailbot.rules.event_news import plan_event_news
 from mailbot.store.store import Store
 
@@ -27,18 +27,8 @@ def announce_event_changes(store: Store, ctx: Handling, now: datetime) -> Counte
             bookings = [record.view for record in tx.bookings_for(event.slug)]
             decision = plan_event_news(as_told, event, bookings)
             if decision is not None:
-                tx.apply_decision(decision, actor="system", now=now)
-                mails = write_notices(
-                    tx,
-                    ctx.writer,
-                    decision.notices,
-                    None,
-                    now,
-                    default_event=event,
-                    changed={change.ref for change in decision.changes},
-                )
-                tx.queue(mails, sender_address=ctx.from_address, now=now)
-                told[f"event {decision.outcome.value}"] += len(mails)
-                log.info("%s: %s, %d told", event.slug, decision.reasons[0], len(mails))
+                sent = apply_and_tell(tx, ctx.writer, decision, event, now)
+                told[f"event {decision.outcome.value}"] += sent
+                log.info("%s: %s, %d told", event.slug, decision.reasons[0], sent)
             tx.record_told(event, now)
     return told

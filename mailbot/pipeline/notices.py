@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from mailbot.domain import EventInfo, InboundMail, Notice, OutgoingMail
+from mailbot.domain import Decision, EventInfo, InboundMail, Notice, OutgoingMail
 from mailbot.outbound.replies import ReplyWriter, Thread, thread_of
+from mailbot.store.bookings import Transaction
 from mailbot.store.outgoing import Outgoing
 
 
@@ -41,3 +42,17 @@ def write_notices(
             assert last.answers is not None
             threads[notice.booking.ref] = thread_of(last.data, last.answers)
     return writer.write(notices, mail, now, default_event=default_event, threads=threads)
+
+
+def apply_and_tell(
+    tx: Transaction, writer: ReplyWriter, decision: Decision, event: EventInfo, now: datetime
+) -> int:
+    """A decision mailbot made on its own (nobody's mail to answer): its changes written and
+    its notices queued, in the unit of work `tx`. Returns how many mails were queued."""
+    tx.apply_decision(decision, actor="system", now=now)
+    changed = {change.ref for change in decision.changes}
+    mails = write_notices(
+        tx, writer, decision.notices, None, now, default_event=event, changed=changed
+    )
+    tx.queue(mails, sender_address=writer.sender.booking_address, now=now)
+    return len(mails)

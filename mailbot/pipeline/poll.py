@@ -28,7 +28,7 @@ from mailbot.pipeline.courier import Courier
 from mailbot.pipeline.delivery import DeliverySummary, deliver_pending
 from mailbot.pipeline.event_news import announce_event_changes
 from mailbot.pipeline.handling import answer, note_bounce
-from mailbot.pipeline.notices import write_notices
+from mailbot.pipeline.notices import apply_and_tell
 from mailbot.pipeline.organiser_mail import organiser_commands
 from mailbot.refs import random_ref
 from mailbot.rules.organiser import CommandsResult
@@ -238,18 +238,7 @@ class Mailbot:
                     continue
                 snapshot = tx.snapshot(event, booking.email)
                 decision = expire_offer(booking, snapshot, self.settings.policy, now)
-                tx.apply_decision(decision, actor="system", now=now)
-                changed = {change.ref for change in decision.changes}
-                mails = write_notices(
-                    tx,
-                    self.writer(),
-                    decision.notices,
-                    None,
-                    now,
-                    default_event=event,
-                    changed=changed,
-                )
-                tx.queue(mails, sender_address=self.from_address, now=now)
+                apply_and_tell(tx, self.writer(), decision, event, now)
                 lapsed["offer lapsed"] += 1
                 log.info("offer to %s lapsed", booking.ref)
         return lapsed

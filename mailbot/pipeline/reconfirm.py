@@ -7,7 +7,7 @@ import logging
 from datetime import datetime
 
 from mailbot.pipeline.context import Handling
-from mailbot.pipeline.notices import write_notices
+from mailbot.pipeline.notices import apply_and_tell
 from mailbot.rules.reconfirm import plan_releases, plan_requests, requests_due
 from mailbot.store.bookings import WAITLIST_HEAD
 from mailbot.store.store import Store
@@ -41,17 +41,7 @@ def reconfirm_and_release(
             decision = plan_releases(attendees, snapshot, ctx.policy, hours, now)
             if decision is None:
                 continue
-            tx.apply_decision(decision, actor="system", now=now)
-            mails = write_notices(
-                tx,
-                ctx.writer,
-                decision.notices,
-                None,
-                now,
-                default_event=event,
-                changed={change.ref for change in decision.changes},
-            )
-            tx.queue(mails, sender_address=ctx.from_address, now=now)
+            apply_and_tell(tx, ctx.writer, decision, event, now)
             done += list(decision.reasons)
     for line in done:
         log.info("%s", line)
