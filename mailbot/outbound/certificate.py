@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from mailbot.domain import BookingView, EventInfo
-from mailbot.outbound.render import long_date, time_range
+from mailbot.outbound.dates import long_date, time_range
 
 __all__ = ["certificate_pdf", "hours_attended"]
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from mailbot.domain import BookingStatus, EventInfo, Notice, Outcome, OutgoingMail
 from mailbot.outbound import mime
+from mailbot.outbound.dates import long_date, time_range
 from mailbot.outbound.mime_headers import HeaderValue, Mailbox
 from mailbot.text import one_line
 
@@ -76,22 +77,6 @@ _SUBJECTS: dict[str, str] = {
     Outcome.CERTIFICATE: "Certificate of attendance: {title}",
 }
 
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
 _ID_CHARS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
 _MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
 _RE_PREFIX = re.compile(r"^\s*(?:re\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -110,16 +95,6 @@ def new_message_id(domain: str, token: str) -> str:
         if not _ID_CHARS.fullmatch(value) or "@" in value:
             raise ValueError(f"{part} {value!r} cannot appear in a Message-ID")
     return f"<mailbot.{token}@{domain}>"
-
-
-def long_date(value: datetime | date) -> str:
-    """'Wednesday 10 March 2027', independent of the process locale."""
-    return f"{_DAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]} {value.year}"
-
-
-def time_range(start: datetime, end: datetime) -> str:
-    """'11:00 to 15:45'."""
-    return f"{start:%H:%M} to {end:%H:%M}"
 
 
 def _default_template_dir() -> Path:
