@@ -202,7 +202,9 @@ def test_poll_and_bookings_commands(tmp_path: Path) -> None:
         timeout=120,
     )
     lines = as_csv.stdout.strip().splitlines()
-    assert lines[0] == "ref,event,status,email,name,rank,force,unit,created_at"
+    assert lines[0] == (
+        "ref,event,status,email,name,rank,force,unit,created_at,reconfirmed,attended"
+    )
     assert len(lines) == 2 and "tom.halloran@lancashire.police.uk" in lines[1]
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
+from mailbot.domain import EventInfo
 from mailbot.pipeline.context import Handling
 from mailbot.pipeline.notices import apply_and_tell
 from mailbot.rules.event_news import plan_event_news
@@ -16,10 +18,17 @@ from mailbot.store.store import Store
 log = logging.getLogger("mailbot.events")
 
 
-def announce_event_changes(store: Store, ctx: Handling, now: datetime) -> Counter[str]:
-    """Tell each event's attendees of a new date, times or venue, or that it is called off."""
+def announce_event_changes(
+    store: Store, events: tuple[EventInfo, ...], handling: Callable[[], Handling], now: datetime
+) -> Counter[str]:
+    """Tell each event's attendees of a new date, times or venue, or that it is called off.
+    `handling` is asked only when there is news: an idle poll loads no templates."""
     told: Counter[str] = Counter()
-    for event in store.events_with_news(ctx.events):
+    news = store.events_with_news(events)
+    if not news:
+        return told
+    ctx = handling()
+    for event in news:
         with store.transaction() as tx:
             as_told = tx.event_as_told(event)
             if as_told == event:

@@ -146,7 +146,8 @@ class Mailbot:
         """
         started = self.clock()
         summary = PollSummary()
-        summary.results.update(announce_event_changes(self.store, self.handling(), started))
+        news = announce_event_changes(self.store, self.settings.events, self.handling, started)
+        summary.results.update(news)
         summary.results.update(self.expire_offers())
         if self.courier is None:
             handled = self._handle_and_deliver_now_and_then(summary, on_message, should_stop)
