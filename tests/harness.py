@@ -172,3 +172,13 @@ def compose(
     if calendar is not None:
         message.add_alternative(calendar, subtype="calendar", params={"method": "REPLY"})
     return message.as_bytes()
+
+
+def unverified_request() -> bytes:
+    """An officer's request whose address did not authenticate: held for the organiser."""
+    return compose(
+        "Bea Quinn <bea.quinn@cumbria.police.uk>",
+        "Please book me a place.\n\nPC Bea Quinn\nCumbria Constabulary",
+        message_id="<held-b@cumbria>",
+        authenticated=False,
+    )

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from mailbot.pipeline import notices
 from mailbot.store.database import connect
 from mailbot.store.tables import BookingRow
-from tests.harness import FIXED_NOW, Reply, Workspace, compose
+from tests.harness import FIXED_NOW, Reply, Workspace, compose, unverified_request
 from tests.realmail import officer_request
 
 OLD_START = "starts_at = 2099-03-10T11:00:00"
@@ -26,12 +26,7 @@ def booked(tmp_path: Path) -> tuple[Workspace, dict[str, Reply]]:
     ws = Workspace(tmp_path, capacity=2)
     ws.deliver(*(officer_request(i) for i in range(4)))
     ws.deliver(
-        compose(
-            "Bea Quinn <bea.quinn@cumbria.police.uk>",
-            "Please book me a place.\n\nPC Bea Quinn\nCumbria Constabulary",
-            message_id="<held-b@cumbria>",
-            authenticated=False,
-        ),
+        unverified_request(),
         compose(
             "Dev Lee <officer3@lancashire.police.uk>",
             "Sorry, I can no longer attend.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness import Workspace, compose
+from tests.harness import Workspace, compose, unverified_request
 from tests.realmail import officer_request
 
 ORGANISER = "Forum Organiser <organiser@example.ac.uk>"
@@ -37,14 +37,7 @@ def test_someone_waitlisted_and_promoted_in_one_poll_gets_one_reply_saying_confi
 
 def test_two_changes_by_the_organiser_in_one_poll_send_one_mail(tmp_path: Path) -> None:
     ws = Workspace(tmp_path, capacity=5)
-    ws.deliver(
-        compose(
-            "Bea Quinn <bea.quinn@cumbria.police.uk>",
-            "Please book me a place.\n\nPC Bea Quinn\nCumbria Constabulary",
-            message_id="<held-b@cumbria>",
-            authenticated=False,
-        )
-    )
+    ws.deliver(unverified_request())
     ws.poll()
     (held,) = ws.new_replies()
     # Approved from one digest reply, then cancelled from another, read in the same poll.

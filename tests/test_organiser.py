@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from mailbot.inbound.commands import Verb, parse_commands
 from mailbot.store.database import connect
 from mailbot.store.tables import AuditRow, BookingRow
-from tests.harness import Workspace, compose
+from tests.harness import Workspace, compose, unverified_request
 from tests.realmail import officer_request
 
 ORGANISER = "Forum Organiser <organiser@example.ac.uk>"
@@ -240,14 +240,7 @@ def test_a_held_request_approved_into_a_full_event_joins_the_back_of_the_waitlis
     # approved into the full event and told "number 2"; the place that came free went to B.
     ws = Workspace(tmp_path, capacity=1)
     ws.deliver(officer_request(0))  # takes the only place
-    ws.deliver(
-        compose(
-            "Bea Quinn <bea.quinn@cumbria.police.uk>",
-            "Please book me a place.\n\nPC Bea Quinn\nCumbria Constabulary",
-            message_id="<held-b@cumbria>",
-            authenticated=False,
-        )
-    )
+    ws.deliver(unverified_request())
     ws.poll()
     ws.deliver(officer_request(1))  # A: full, waitlisted
     ws.poll()
@@ -276,14 +269,7 @@ def test_one_mail_of_commands_sends_each_person_one_mail_with_where_they_end_up(
     # Issue 14: "One person gets at most one mail per event per poll, saying their final
     # state." Approved and then cancelled by the same mail, they were sent both.
     ws = Workspace(tmp_path, capacity=2)
-    ws.deliver(
-        compose(
-            "Bea Quinn <bea.quinn@cumbria.police.uk>",
-            "Please book me a place.\n\nPC Bea Quinn\nCumbria Constabulary",
-            message_id="<held-b@cumbria>",
-            authenticated=False,
-        )
-    )
+    ws.deliver(unverified_request())
     ws.poll()
     ws.new_replies()
     held = by_email(ws)["bea.quinn@cumbria.police.uk"].ref
