@@ -24,14 +24,16 @@ LIVE = frozenset({"confirmed", "waitlisted", "held"})
 # in now. "offered" is waitlisted with a place held for them; "none" is no booking at all.
 LAST_OUTCOMES: dict[str, frozenset[str]] = {
     # promoted: a place passed on at once (no offers); duplicate: asked again while booked.
-    "confirmed": frozenset({"confirmed", "promoted", "duplicate"}),
+    # reconfirm: asked days before whether they still come; certificate: they came.
+    "confirmed": frozenset({"confirmed", "promoted", "duplicate", "reconfirm", "certificate"}),
     "offered": frozenset({"promoted"}),
     "waitlisted": frozenset({"waitlisted", "duplicate"}),
     "held": frozenset({"held", "duplicate"}),
     # info: they wrote to cancel after that (nothing left to cancel).
     "declined": frozenset({"declined", "info"}),
     # info: an offer lapsed, or a cancellation when there was nothing left to cancel.
-    "cancelled": frozenset({"cancelled", "info"}),
+    # released: asked to reconfirm, silent for reconfirm_hours while someone waited.
+    "cancelled": frozenset({"cancelled", "info", "released"}),
     "none": frozenset({"info"}),
 }
 
@@ -49,11 +51,23 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """What reconfirmation and attendance recorded on a booking."""
+
+    asked: bool
+    reconfirmed: bool
+    attended: bool | None
+    certificate: bool
+
+
+@dataclass(frozen=True)
 class Truth:
     """The database as read after a step."""
 
     rows: tuple[Row, ...]
     capacity: int
+    # Kept apart from rows: a yes changes these and nothing a booking's place depends on.
+    marks: dict[str, Mark] = field(default_factory=dict)  # by ref
 
     def summary(self) -> str:
         """The bookings, for a failure's message."""
@@ -95,7 +109,8 @@ def read_truth(engine: Engine) -> Truth:
     with engine.connect() as connection:
         rows = connection.execute(
             text(
-                "SELECT id, email, ref, status, waitlist_order, offer_expires_at FROM booking"
+                "SELECT id, email, ref, status, waitlist_order, offer_expires_at,"
+                " reconfirm_asked_at, reconfirmed_at, attended, certificate_sent_at FROM booking"
                 " WHERE event_slug = :slug"
             ),
             {"slug": EVENT},
@@ -110,6 +125,15 @@ def read_truth(engine: Engine) -> Truth:
             for r in rows
         ),
         capacity=int(capacity if override is None else override),
+        marks={
+            r.ref: Mark(
+                asked=r.reconfirm_asked_at is not None,
+                reconfirmed=r.reconfirmed_at is not None,
+                attended=None if r.attended is None else bool(r.attended),
+                certificate=r.certificate_sent_at is not None,
+            )
+            for r in rows
+        },
     )
 
 
@@ -122,7 +146,10 @@ def empty_database(engine: Engine) -> None:
     with engine.begin() as connection:
         for table in (*_TABLES, "job_run", "booking"):
             connection.execute(text(f"DELETE FROM {table}"))
-        connection.execute(text("UPDATE event SET capacity_override = NULL"))
+        # The requests go out once per event: a new example must be able to send them again.
+        connection.execute(
+            text("UPDATE event SET capacity_override = NULL, reconfirm_sent_at = NULL")
+        )
 
 
 def mails_since(outbox: Path, seen: set[str]) -> list[Reply]:
@@ -170,6 +197,9 @@ class Model:
     told_position: dict[str, int] = field(default_factory=dict)
     joined: dict[str, int] = field(default_factory=dict)  # step at which they joined the list
     erased: set[str] = field(default_factory=set)
+    requests_due: bool = False  # the reconfirmation window opens in this step
+    asked: dict[str, datetime] = field(default_factory=dict)  # ref: when asked to reconfirm
+    certificates: dict[str, int] = field(default_factory=dict)  # address: how many sent
     log: list[str] = field(default_factory=list)
 
     def heard(self, replies: list[Reply]) -> None:

@@ -1,5 +1,6 @@
-"""Issue 14: random interleavings of the booking lifecycle's events, driven through the real
-pipeline (Maildir in and out, the database) and checked after every step against a small
+"""Issues 14 and 15: random interleavings of the booking lifecycle's events, driven through the real
+pipeline (Maildir in and out, the database), on to reconfirmation, the event's start and
+attendance, and checked after every step against a small
 model (tests/lifecycle_model.py).
 
 A failure prints the seed it ran with; rerun exactly that with
@@ -32,9 +33,10 @@ from jinja2 import Environment
 from sqlalchemy import Engine
 
 from mailbot.pipeline.poll import Mailbot
+from mailbot.pipeline.reconfirm import reconfirm_and_release
 from mailbot.pipeline.retention import forget
 from mailbot.store.database import connect
-from tests.harness import FIXED_NOW, Workspace, compose
+from tests.harness import FIXED_NOW, Reply, Workspace, compose
 from tests.lifecycle_model import (
     EVENT,
     LAST_OUTCOMES,
@@ -58,6 +60,10 @@ OUTSIDERS = (("Gita Reid", "gita.reid@gmail.com"), ("Hugo Shaw", "hugo.shaw@gmai
 PEOPLE = OFFICERS + OUTSIDERS
 NAMES = dict((address, name) for name, address in PEOPLE)
 ORGANISER = f"Forum Organiser <{ORGANISER_ADDRESS}>"
+STARTS = datetime.fromisoformat("2099-03-10T11:00:00+00:00")  # London keeps GMT in March
+RECONFIRM = "5d"
+ASK_AT = STARTS - timedelta(days=5)
+RECONFIRM_HOURS = 48
 
 _TEMPLATES: list[Environment] = []
 
@@ -84,9 +90,11 @@ class Lifecycle(RuleBasedStateMachine):
             self.ws.config.read_text().replace(
                 "[[events]]",
                 # Far more replies than a day of steps writes: the limit is not under test.
-                "[booking]\nwaitlist_offer_hours = 24\n\n"
+                f'[booking]\nwaitlist_offer_hours = 24\nreconfirm = "{RECONFIRM}"\n'
+                f"reconfirm_hours = {RECONFIRM_HOURS}\n\n"
                 "[limits]\nreplies_per_address_per_day = 1000\n\n[[events]]",
             )
+            + "certificate = true\n"  # the event is the file's last table
         )
         self.model = Model(capacity=2, now=FIXED_NOW)
         self.seen: set[str] = set()  # the outbox's files already read
@@ -123,6 +131,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.model.capacity = capacity
         self.truth = Truth(rows=(), capacity=capacity)
 
+    @precondition(lambda self: self._before_start())
     @rule(
         person=st.sampled_from(PEOPLE),
         verified=st.booleans(),
@@ -150,6 +159,7 @@ class Lifecycle(RuleBasedStateMachine):
             guarded = {a for _, a in named}
         self._settle(guarded=guarded)
 
+    @precondition(lambda self: self._before_start())
     @rule(person=st.sampled_from(PEOPLE), verified=st.booleans())
     def cancel(self, person: tuple[str, str], verified: bool) -> None:
         name, address = person
@@ -195,33 +205,126 @@ class Lifecycle(RuleBasedStateMachine):
         # In the order they were made: refs are random, and what is drawn must not be.
         return [r.ref for r in sorted(self.truth.rows, key=lambda r: r.id) if r.status in statuses]
 
-    @precondition(lambda self: self._refs("held"))
+    @precondition(lambda self: self._before_start() and self._refs("held"))
     @rule(data=st.data())
     def approve(self, data: st.DataObject) -> None:
         self._command(f"APPROVE {data.draw(st.sampled_from(self._refs('held')), label='ref')}")
 
-    @precondition(lambda self: self._refs("held", "confirmed", "waitlisted"))
+    @precondition(
+        lambda self: self._before_start() and self._refs("held", "confirmed", "waitlisted")
+    )
     @rule(data=st.data(), verb=st.sampled_from(["DECLINE", "CANCEL"]))
     def end(self, data: st.DataObject, verb: str) -> None:
         live = self._refs("held", "confirmed", "waitlisted")
         self._command(f"{verb} {data.draw(st.sampled_from(live), label='ref')}")
 
+    @precondition(lambda self: self._before_start())
     @rule(person=st.sampled_from(PEOPLE))
     def add(self, person: tuple[str, str]) -> None:
         name, address = person
         if address not in self.model.erased:
             self._command(f"ADD {address} {name}")
 
+    @precondition(lambda self: self._before_start())
     @rule(places=st.integers(min_value=0, max_value=3))
     def capacity(self, places: int) -> None:
         self.model.capacity = places
         self._command(f"CAPACITY {EVENT} {places}")
 
-    @rule(hours=st.sampled_from([1, 23, 25]))
+    @rule(hours=st.sampled_from([1, 23, 25, 48]))
     def time_passes(self, hours: int) -> None:
-        """Offers lapse after 24 hours; a poll notices at its start."""
+        """Offers lapse after 24 hours; a poll notices at its start. From the reconfirmation
+        window on, the service's reminder job also runs (and may release places)."""
         self.model.log.append(f"{hours} hours pass")
-        self._settle(hours=hours)
+        self._settle(hours=hours, act=self._poll_and_reconfirm if self._asked() else None)
+
+    # -- reconfirmation and the event --------------------------------------------------------
+
+    def _before_start(self) -> bool:
+        # Requests and changes after the start get a "closed" answer; the model stops there.
+        return self._now() < STARTS
+
+    def _asked(self) -> bool:
+        return self._now() >= ASK_AT
+
+    @precondition(lambda self: not self._asked())
+    @rule()
+    def reconfirm_window(self) -> None:
+        """Jump to five days before the start; the reminder job sends the requests."""
+        self.model.log.append("the reconfirmation window opens")
+        # A poll first, at the new time: offers lapse there, as in time_passes, so the mails
+        # of the lapse and of the requests are told apart, and no later poll lapses them.
+        self._settle(hours=(ASK_AT - self._now()).total_seconds() / 3600)
+        self.model.requests_due = True
+        self._settle(act=self._reconfirm)
+
+    def _reconfirm(self) -> None:
+        bot = self._bot()
+        reconfirm_and_release(
+            bot.store, bot.handling(), self._now(), offset=RECONFIRM, hours=RECONFIRM_HOURS
+        )
+        bot.deliver()
+
+    def _poll_and_reconfirm(self) -> None:
+        self._bot().poll()
+        self._reconfirm()
+
+    def _awaiting_yes(self) -> list[str]:
+        """Those asked to reconfirm who have not said yes and still hold their place."""
+        return sorted(
+            r.email
+            for r in self.truth.rows
+            if r.status == "confirmed"
+            and r.email not in self.model.erased
+            and self.truth.marks[r.ref].asked
+            and not self.truth.marks[r.ref].reconfirmed
+            and r.email in self.model.last_message_id
+        )
+
+    @precondition(lambda self: self._before_start() and self._awaiting_yes())
+    @rule(data=st.data())
+    def say_yes(self, data: st.DataObject) -> None:
+        address = data.draw(st.sampled_from(self._awaiting_yes()), label="yes from")
+        self.model.log.append(f"yes from {address}")
+        ref = self.truth.live(address)
+        self._mail(
+            compose(
+                f"{NAMES[address]} <{address}>",
+                "Yes, I am still coming.",
+                subject="Re: please reconfirm",
+                message_id=self._id(),
+                in_reply_to=self.model.last_message_id[address],
+            )
+        )
+        self._settle(acknowledgement=True)
+        assert ref is not None and self.truth.marks[ref.ref].reconfirmed, (
+            f"the yes from {address} was not recorded"
+        )
+
+    @precondition(lambda self: self._asked() and self._before_start())
+    @rule(minutes=st.sampled_from([0, 90]))
+    def event_starts(self, minutes: int) -> None:
+        self.model.log.append(f"the event started {minutes} minutes ago")
+        moment = STARTS + timedelta(minutes=minutes)
+        hours = (moment - self._now()).total_seconds() / 3600
+        self._settle(hours=hours, act=self._poll_and_reconfirm)
+
+    @precondition(lambda self: self.truth.rows)
+    @rule(data=st.data(), verb=st.sampled_from(["ATTENDED", "ABSENT"]))
+    def attendance(self, data: st.DataObject, verb: str) -> None:
+        refs = [r.ref for r in sorted(self.truth.rows, key=lambda r: r.id)]
+        ref = data.draw(st.sampled_from(refs), label="ref")
+        before = self.truth
+        self._command(f"{verb} {ref}")
+        row, mark = before.by_ref(ref), before.marks[ref]
+        assert row is not None
+        now = self.truth.marks.get(ref)
+        if self._now() < STARTS or row.status != "confirmed":
+            assert now == mark, f"{verb} {ref} ({row.status}) changed attendance: {mark} -> {now}"
+        else:
+            assert now is not None and now.attended is (verb == "ATTENDED"), (
+                f"{verb} {ref} recorded {now}"
+            )
 
     @precondition(lambda self: self._erasable())
     @rule(data=st.data())
@@ -296,6 +399,8 @@ class Lifecycle(RuleBasedStateMachine):
             assert address not in people, f"{address} written to for an unverified sender, {where}"
         assert after.capacity == model.capacity, f"capacity {after.capacity}, {where}"
         self._check_places(before, after, where)
+        self._check_reconfirmation(before, after, replies, where)
+        self._check_attendance(before, after, replies, where)
         model.heard(replies)
         model.moved(before, after)
         self.truth = after
@@ -319,6 +424,68 @@ class Lifecycle(RuleBasedStateMachine):
             assert last_promoted <= first_waiting, (
                 f"{promoted} were passed a place ahead of {still}, who joined earlier, {where}"
             )
+
+    def _check_reconfirmation(
+        self, before: Truth, after: Truth, replies: list[Reply], where: str
+    ) -> None:
+        now = self._now()
+        asked = [r for r in replies if r.outcome == "reconfirm"]
+        for reply in asked:
+            row = before.by_ref(reply.booking)
+            assert reply.booking is not None and row is not None, where
+            assert row.status == "confirmed" and row.email == reply.to, (
+                f"{reply.to} asked to reconfirm {reply.booking}, which was {row}, {where}"
+            )
+            assert reply.booking not in self.model.asked, (
+                f"{reply.to} asked to reconfirm {reply.booking} twice, {where}"
+            )
+            self.model.asked[reply.booking] = now
+        if asked or self.model.requests_due:
+            # The requests go out once, when the window opens, to every booking confirmed
+            # at that moment (even none); those confirmed later are never asked.
+            self.model.requests_due = False
+            confirmed = {r.ref for r in before.rows if r.status == "confirmed"}
+            assert {r.booking for r in asked} == confirmed, (
+                f"asked {[r.to for r in asked]}, confirmed were {sorted(confirmed)}, {where}"
+            )
+        released = [r for r in replies if r.outcome == "released"]
+        waiting = [r for r in before.waitlist() if not r.offered]
+        assert len(released) <= len(waiting), (
+            f"{len(released)} released for {len(waiting)} waiting, {where}"
+        )
+        for reply in released:
+            ref = reply.booking
+            row, mark, ended = before.by_ref(ref), before.marks.get(ref or ""), after.by_ref(ref)
+            when = self.model.asked.get(ref or "")
+            assert row is not None and row.status == "confirmed" and mark is not None, where
+            assert when is not None and now - when >= timedelta(hours=RECONFIRM_HOURS), (
+                f"{ref} released, asked at {when}, now {now}, {where}"
+            )
+            assert not mark.reconfirmed, f"{ref} released after a yes, {where}"
+            assert ended is not None and ended.status == "cancelled", f"{ended}, {where}"
+
+    def _check_attendance(
+        self, before: Truth, after: Truth, replies: list[Reply], where: str
+    ) -> None:
+        for ref, mark in after.marks.items():
+            was = before.marks.get(ref)
+            if was is None or was.attended == mark.attended:
+                continue
+            row = before.by_ref(ref)
+            assert self._now() >= STARTS, f"attendance of {ref} changed before the start, {where}"
+            assert row is not None and row.status == "confirmed", (
+                f"attendance recorded for {row}, {where}"
+            )
+        for reply in replies:
+            if reply.outcome != "certificate":
+                continue
+            came = after.marks.get(reply.booking or "")
+            assert came is not None and came.attended is True, (
+                f"certificate to {reply.to} for {reply.booking} ({came}), {where}"
+            )
+            sent = self.model.certificates.get(reply.to, 0) + 1
+            self.model.certificates[reply.to] = sent
+            assert sent == 1, f"{reply.to} got {sent} certificates, {where}"
 
     # -- what must hold after every step -------------------------------------------------------
 
