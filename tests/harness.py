@@ -182,3 +182,13 @@ def unverified_request() -> bytes:
         message_id="<held-b@cumbria>",
         authenticated=False,
     )
+
+
+def first_officer_cancels() -> bytes:
+    """officer_request(0)'s sender giving the place up."""
+    return compose(
+        "Ann Lee <officer0@lancashire.police.uk>",
+        "Sorry, I can no longer attend.",
+        subject="Cancel",
+        message_id="<cancel0@l>",
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness import Workspace, compose, unverified_request
+from tests.harness import Workspace, compose, first_officer_cancels, unverified_request
 from tests.realmail import officer_request
 
 ORGANISER = "Forum Organiser <organiser@example.ac.uk>"
@@ -19,12 +19,7 @@ def test_someone_waitlisted_and_promoted_in_one_poll_gets_one_reply_saying_confi
     ws.deliver(
         officer_request(0),
         officer_request(1),  # full: waitlisted, until officer0 gives the place up
-        compose(
-            "Ann Lee <officer0@lancashire.police.uk>",
-            "Sorry, I can no longer attend.",
-            subject="Cancel",
-            message_id="<cancel0@l>",
-        ),
+        first_officer_cancels(),
     )
     ws.poll()
     to_one = [r for r in ws.new_replies() if r.to == "officer1@lancashire.police.uk"]
@@ -55,14 +50,7 @@ def test_mail_that_has_left_is_not_taken_back_and_the_change_follows_it(tmp_path
     ws.deliver(officer_request(0), officer_request(1))
     ws.poll()
     assert sorted(r.outcome for r in ws.new_replies()) == ["confirmed", "waitlisted"]
-    ws.deliver(
-        compose(
-            "Ann Lee <officer0@lancashire.police.uk>",
-            "Sorry, I can no longer attend.",
-            subject="Cancel",
-            message_id="<cancel0@l>",
-        )
-    )
+    ws.deliver(first_officer_cancels())
     ws.poll()
     told = sorted((r.to, r.outcome) for r in ws.new_replies())
     assert told == [

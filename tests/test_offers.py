@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from mailbot.store.database import connect
 from mailbot.store.tables import BookingRow
-from tests.harness import FIXED_NOW, Reply, Workspace, compose
+from tests.harness import FIXED_NOW, Reply, Workspace, compose, first_officer_cancels
 from tests.realmail import officer_request
 
 
@@ -29,14 +29,7 @@ def offering(tmp_path: Path) -> Workspace:
     ws.deliver(*(officer_request(i) for i in range(3)))
     ws.poll()
     ws.new_replies()
-    ws.deliver(
-        compose(
-            "Ann Lee <officer0@lancashire.police.uk>",
-            "Sorry, I can no longer attend.",
-            subject="Cancel",
-            message_id="<cancel0@l>",
-        )
-    )
+    ws.deliver(first_officer_cancels())
     ws.poll()
     return ws
 

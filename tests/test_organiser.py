@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from mailbot.inbound.commands import Verb, parse_commands
 from mailbot.store.database import connect
 from mailbot.store.tables import AuditRow, BookingRow
-from tests.harness import Workspace, compose, unverified_request
+from tests.harness import Workspace, compose, first_officer_cancels, unverified_request
 from tests.realmail import officer_request
 
 ORGANISER = "Forum Organiser <organiser@example.ac.uk>"
@@ -304,14 +304,7 @@ def test_a_cancellation_while_over_a_lowered_capacity_passes_no_place_on(tmp_pat
     ws = full_house(tmp_path, capacity=2, officers=3)
     command(ws, "CAPACITY cse-forum-preston 1")
     ws.new_replies()
-    ws.deliver(
-        compose(
-            "Ann Lee <officer0@lancashire.police.uk>",
-            "Sorry, I can no longer attend.",
-            subject="Cancel",
-            message_id="<cancel0@l>",
-        )
-    )
+    ws.deliver(first_officer_cancels())
     ws.poll()
     assert [(r.to, r.outcome) for r in ws.new_replies()] == [
         ("officer0@lancashire.police.uk", "cancelled")
