@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from mailbot.domain import EventInfo
 from mailbot.inbound.commands import Verb
 from mailbot.pipeline.context import Handling
-from mailbot.pipeline.notices import write_notices
+from mailbot.pipeline.notices import apply_and_tell
 from mailbot.records import PersonRecord
 from mailbot.rules.organiser import plan_end
 from mailbot.store.people import erase_bookings, held_about
@@ -47,16 +47,9 @@ def forget(store: Store, ctx: Handling, email: str, now: datetime) -> int:
             )
             if isinstance(planned, str):
                 continue  # already ended: nothing to pass on
-            others = tuple(n for n in planned.decision.notices if n.to != address)
-            decision = replace(
-                planned.decision, reasons=("cancelled on request, to be erased",), notices=others
-            )
-            tx.apply_decision(decision, actor="system", now=now)
-            changed = {change.ref for change in decision.changes}
-            mails = write_notices(
-                tx, ctx.writer, others, None, now, default_event=event, changed=changed
-            )
-            tx.queue(mails, sender_address=ctx.from_address, now=now)
+            # The table sends an erased person nothing; whoever gets their place is told.
+            decision = replace(planned.decision, reasons=("cancelled on request, to be erased",))
+            apply_and_tell(tx, ctx.writer, decision, event, now)
     return erase_bookings(store, refs, now)
 
 

@@ -132,19 +132,19 @@ def plan_end(
         return f"{booking.ref} is already {booking.status.value}"  # nothing left to end
     assert row.target is not None
     status = lifecycle.status_of(row.target)
-    outcome = Outcome.DECLINED if status is BookingStatus.DECLINED else Outcome.CANCELLED
     ended = replace(booking, status=status, waitlist_position=None)
     changes = [StatusChange(booking.ref, status, cause=trigger)]
-    # An erased person is sent nothing (row.notice is None): the notice is made for the
-    # decision's record of what ended, and retention drops it before anything is written.
-    notices = [Notice(outcome, ended, in_reply=False, acted_by=Actor.ORGANISER)]
+    # The holder is told what the table says; someone being erased, nothing.
+    notices: list[Notice] = []
+    if row.notice is not None:
+        notices.append(Notice(row.notice, ended, in_reply=False, acted_by=Actor.ORGANISER))
     more_changes, more_notices, passed = _told(release_place(booking, snapshot, policy, now))
     changes += more_changes
     notices += more_notices
     line = "; ".join([f"{status.value} ({_who(booking)})", *passed])
     return Planned(
         Decision(
-            outcome,
+            row.notice or Outcome.CANCELLED,
             (f"{verb.value.lower()} by the organiser",),
             changes=tuple(changes),
             notices=tuple(notices),
