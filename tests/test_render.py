@@ -230,7 +230,10 @@ def test_declined_explains_and_names_the_organiser(env: jinja2.Environment) -> N
     _, message = render(env, Outcome.DECLINED)
     text, _ = parts(message)
     assert "reserved for serving police officers and police staff" in text
-    assert "If you think this is a mistake, please contact the organiser, Alex Organiser" in text
+    assert (
+        "If you have no police email address, or think this is a mistake, please contact the "
+        "organiser, Alex Organiser"
+    ) in " ".join(text.split())
 
 
 @pytest.mark.parametrize(
@@ -900,3 +903,88 @@ def test_digest_mail_is_built_by_the_same_writer() -> None:
         None,
     )
     assert all(len(line) <= 78 for line in _lines(mail.data))
+
+
+# Which line names the person, by (outcome, template, status, offered): a place says whom it
+# is for; the waiting list and an offer say so in their own words; every other mail (a
+# request being checked, a refusal, a place ended) names nobody as if they had a place.
+NAMED = "DC Jane Smith, West Midlands Police"
+PLACE_LINES = [
+    (Outcome.CONFIRMED, None, BookingStatus.CONFIRMED, False, "Booked for"),
+    (Outcome.PROMOTED, None, BookingStatus.CONFIRMED, False, "Booked for"),
+    (Outcome.REMINDER, None, BookingStatus.CONFIRMED, False, "Booked for"),
+    (Outcome.RECONFIRM, None, BookingStatus.CONFIRMED, False, "Booked for"),
+    (Outcome.CERTIFICATE, None, BookingStatus.CONFIRMED, False, "Booked for"),
+    (Outcome.UPDATED, None, BookingStatus.CONFIRMED, False, "Booked for"),
+    (Outcome.DUPLICATE, None, BookingStatus.CONFIRMED, False, "Booked for"),
+    (Outcome.INFO, "needs-noted", BookingStatus.CONFIRMED, False, "Booked for"),
+    (Outcome.WAITLISTED, None, BookingStatus.WAITLISTED, False, "Waiting list for"),
+    (Outcome.UPDATED, None, BookingStatus.WAITLISTED, False, "Waiting list for"),
+    (Outcome.DUPLICATE, None, BookingStatus.WAITLISTED, False, "Waiting list for"),
+    (Outcome.PROMOTED, "offer", BookingStatus.WAITLISTED, True, "Offered to"),
+    (Outcome.HELD, None, BookingStatus.HELD, False, None),
+    (Outcome.DUPLICATE, None, BookingStatus.HELD, False, None),
+    (Outcome.DECLINED, None, BookingStatus.DECLINED, False, None),
+    (Outcome.CANCELLED, None, BookingStatus.CANCELLED, False, None),
+    (Outcome.RELEASED, None, BookingStatus.CANCELLED, False, None),
+    (Outcome.EVENT_CANCELLED, None, BookingStatus.CANCELLED, False, None),
+    (Outcome.INFO, "offer-expired", BookingStatus.CANCELLED, False, None),
+    (Outcome.INFO, "closed", BookingStatus.DECLINED, False, None),
+    # A mail that ends a place names nobody, even if the booking it carries still shows one.
+    (Outcome.CANCELLED, None, BookingStatus.CONFIRMED, False, None),
+    (Outcome.RELEASED, None, BookingStatus.CONFIRMED, False, None),
+    (Outcome.EVENT_CANCELLED, None, BookingStatus.WAITLISTED, False, None),
+]
+
+
+@pytest.mark.parametrize("case", PLACE_LINES, ids=lambda case: "-".join(map(str, case)))
+def test_only_mail_about_a_real_place_says_booked_for(
+    env: jinja2.Environment,
+    case: tuple[Outcome, str | None, BookingStatus, bool, str | None],
+) -> None:
+    outcome, template, status, offered, label = case
+    booking = replace(
+        booking_for(Outcome.CONFIRMED),
+        status=status,
+        waitlist_position=3 if status is BookingStatus.WAITLISTED and not offered else None,
+        offer_expires_at=NOW + timedelta(hours=24) if offered else None,
+    )
+    notice = Notice(outcome, booking, template=template, previously=EVENT)
+    mail = render_notice(env, notice, EVENT, SENDER, REPLY, message_id=MESSAGE_ID, now=NOW)
+    text, html = parts(parse(mail))
+    others = {"Booked for", "Waiting list for", "Offered to"} - {label}
+    for other in others:
+        assert other not in text
+        assert other not in html
+    if label is not None:
+        assert f"{label}:".ljust(11) + " " + NAMED in text
+        assert f">{label}</td><td" in html
+        assert NAMED in html
+
+
+ELIGIBLE_SENDER = replace(SENDER, eligible_domains=("police.uk", "nca.gov.uk"))
+
+
+def test_the_refusal_tells_an_officer_to_write_again_from_a_police_address(
+    env: jinja2.Environment,
+) -> None:
+    notice = Notice(Outcome.DECLINED, booking_for(Outcome.DECLINED))
+    mail = render_notice(env, notice, EVENT, ELIGIBLE_SENDER, REPLY, message_id=MESSAGE_ID, now=NOW)
+    text, html = parts(parse(mail))
+    flat = " ".join(text.split())
+    assert (
+        "If you are a police officer or member of police staff, please write again from your "
+        "police email address (one ending in police.uk or nca.gov.uk)"
+    ) in flat
+    assert "write again from your police email address" in html
+    assert "(one ending in police.uk or nca.gov.uk)" in html
+
+
+def test_the_organisers_refusal_does_not_ask_for_another_address(
+    env: jinja2.Environment,
+) -> None:
+    notice = Notice(Outcome.DECLINED, booking_for(Outcome.DECLINED), acted_by=Actor.ORGANISER)
+    mail = render_notice(env, notice, EVENT, ELIGIBLE_SENDER, REPLY, message_id=MESSAGE_ID, now=NOW)
+    for body in parts(parse(mail)):
+        assert "The organiser has declined your booking." in body
+        assert "write again" not in body

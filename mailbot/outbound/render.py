@@ -27,6 +27,7 @@ __all__ = [
     "long_date",
     "make_environment",
     "new_message_id",
+    "place_label",
     "render_digest_mail",
     "render_notice",
     "time_range",
@@ -44,12 +45,16 @@ class ReplyContext:
 
 @dataclass(frozen=True)
 class Sender:
-    """Who mailbot writes as, and whom people should contact instead of it."""
+    """Who mailbot writes as, whom people should contact instead of it, and what its mail
+    points them to: the addresses a booking may come from, the folder for mail set aside."""
 
     booking_address: str
     organiser_name: str
     organiser_email: str
     display_name: str
+    eligible_domains: tuple[str, ...] = ()  # named in a refusal: "write again from ..."
+    quarantine_folder: str = "Quarantine"  # in the booking mailbox
+    quarantine_path: str | None = None  # a Maildir inbox: that folder on disk
 
 
 # Subjects for mail that starts a thread of its own (or has no inbound subject to answer),
@@ -127,6 +132,7 @@ def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     )
     env.filters["long_date"] = long_date
     env.filters["time_range"] = time_range
+    env.filters["either"] = either
     return env
 
 
@@ -168,6 +174,33 @@ _INVITE_METHODS: dict[Outcome, Literal["REQUEST", "CANCEL"]] = {
     Outcome.RELEASED: "CANCEL",
 }
 _SEQUENCE_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+# Mail that refuses or ends a place names nobody as holding one, whatever the booking it
+# carries says; every other mail names whom its booking is for only while there is a place
+# (or a waiting-list spot, or an offer) to name them by.
+_NO_PLACE = frozenset(
+    {Outcome.DECLINED, Outcome.CANCELLED, Outcome.EVENT_CANCELLED, Outcome.RELEASED}
+)
+
+
+def place_label(notice: Notice) -> str | None:
+    """The label of the line naming whom the mail's booking is for ("Booked for"), or None
+    for mail about no place: a request being checked, a refusal, a place given up."""
+    booking = notice.booking
+    if booking is None or not booking.name or notice.outcome in _NO_PLACE:
+        return None
+    if booking.status is BookingStatus.CONFIRMED:
+        return "Booked for"
+    if booking.status is BookingStatus.WAITLISTED:
+        return "Offered to" if booking.offer_expires_at is not None else "Waiting list for"
+    return None
+
+
+def either(items: tuple[str, ...] | list[str]) -> str:
+    """'a', 'a or b', 'a, b or c': alternatives as a sentence names them."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 def _sequence(now: datetime) -> int:
@@ -250,7 +283,8 @@ def render_notice(
     """Build the complete mail for one notice; `message_id` and `now` make it reproducible.
 
     Templates are `<notice.template_name>.txt.j2` and `.html.j2`, given `booking` (None for an
-    INFO notice about no booking), `event`, `sender` and `outcome`.
+    INFO notice about no booking), `event`, `sender`, `outcome`, `notice` and `place_label`
+    (see `place_label`).
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware: a mail's Date names its offset")
@@ -262,6 +296,7 @@ def render_notice(
         "sender": sender,
         "outcome": notice.outcome,
         "notice": notice,
+        "place_label": place_label(notice),
     }
     text = env.get_template(f"{notice.template_name}.txt.j2").render(context)
     html = env.get_template(f"{notice.template_name}.html.j2").render(context)

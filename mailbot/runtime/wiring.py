@@ -37,10 +37,20 @@ def pipeline_settings(settings: Settings) -> PipelineSettings:
             organiser_name=settings.organiser.name,
             organiser_email=settings.organiser.email,
             display_name=f"{settings.organiser.name} (bookings)",
+            eligible_domains=tuple(settings.eligibility.domains),
+            quarantine_folder=settings.mailbox.quarantine_folder,
+            quarantine_path=_maildir_folder(settings, settings.mailbox.quarantine_folder),
         ),
         max_failures=settings.mailbox.max_failures,
         replies_per_day=settings.limits.replies_per_address_per_day,
     )
+
+
+def _maildir_folder(settings: Settings, name: str) -> str | None:
+    """Where a Maildir inbox keeps its sub-folder `name` (Maildir++: ".name"), or None for
+    an IMAP inbox, whose folders the organiser sees in their mail client."""
+    maildir = settings.mailbox.maildir
+    return None if maildir is None else str(settings.resolve_path(maildir) / f".{name}")
 
 
 def open_store(settings: Settings) -> Store:
