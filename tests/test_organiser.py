@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlmodel import Session, select
 from mailbot.inbound.commands import Verb, parse_commands
 from mailbot.store.database import connect
 from mailbot.store.tables import AuditRow, BookingRow
-from tests.harness import Workspace, compose, first_officer_cancels, unverified_request
+from tests.harness import Reply, Workspace, compose, first_officer_cancels, unverified_request
 from tests.realmail import officer_request
 
 ORGANISER = "Forum Organiser <organiser@example.ac.uk>"
@@ -26,6 +27,14 @@ def by_email(ws: Workspace) -> dict[str, BookingRow]:
 def command(ws: Workspace, text: str, sender: str = ORGANISER, key: str = "o1") -> None:
     ws.deliver(compose(sender, text, subject="Re: digest", message_id=f"<{key}@example.ac.uk>"))
     ws.poll()
+
+
+def answer_parts(answer: Reply) -> tuple[str, str]:
+    """The organiser's answer as text, and as the HTML part's text (entities undone)."""
+    text = answer.message.get_body(("plain",))
+    page = answer.message.get_body(("html",))
+    assert text is not None and page is not None
+    return str(text.get_content()), html.unescape(str(page.get_content()))
 
 
 def full_house(tmp_path: Path, capacity: int = 2, officers: int = 3) -> Workspace:
@@ -310,3 +319,83 @@ def test_a_cancellation_while_over_a_lowered_capacity_passes_no_place_on(tmp_pat
         ("officer0@lancashire.police.uk", "cancelled")
     ]
     assert by_email(ws)["officer2@lancashire.police.uk"].status == "waitlisted"
+
+
+def test_a_refused_mail_of_commands_lists_every_line_with_what_became_of_it(
+    tmp_path: Path,
+) -> None:
+    # Issue 16: only the bad line was listed, so the good lines above it looked done.
+    ws = full_house(tmp_path)
+    before = by_email(ws)
+    first, waiting = (before[f"officer{i}@lancashire.police.uk"].ref for i in (0, 2))
+    command(
+        ws,
+        f"CANCEL {first} - she emailed me\nCAPACITY cse-forum-preston 3\nCANCEL ZZZ-999\n"
+        f"APROVE {waiting}\nLIST\n\nThanks\nForum Organiser",
+    )
+    (answer,) = ws.new_replies()  # nobody else is told anything
+    assert answer.to == "organiser@example.ac.uk"
+    assert not list(answer.message.iter_attachments()), "LIST was not done either"
+    refused = "not done: nothing in this mail was carried out, because of lines 3 and 4"
+    for part in answer_parts(answer):
+        for line in (
+            f"1. CANCEL {first} - she emailed me: {refused}",
+            f"2. CAPACITY cse-forum-preston 3: {refused}",
+            "3. CANCEL ZZZ-999: no booking ZZZ-999",
+            f"4. APROVE {waiting}: not understood (did you mean APPROVE?)",
+            f"5. LIST: {refused}",
+        ):
+            assert line in part, (line, part)
+        assert "Thanks" not in part.split("Your commands")[1].split("all together")[0]
+    after = by_email(ws)
+    assert {e: r.status for e, r in after.items()} == {e: r.status for e, r in before.items()}
+
+
+def test_every_line_of_a_mail_of_commands_carried_out_says_what_was_done(tmp_path: Path) -> None:
+    ws = full_house(tmp_path, capacity=5, officers=2)
+    first = by_email(ws)["officer0@lancashire.police.uk"].ref
+    command(ws, f"CANCEL {first}\nADD sam.hale@kent.police.uk DS Sam Hale\nLIST")
+    answer = next(r for r in ws.new_replies() if r.to == "organiser@example.ac.uk")
+    for part in answer_parts(answer):
+        assert f"1. CANCEL {first}: cancelled (Police Constable Ann Lee, officer0@" in part
+        assert "2. ADD sam.hale@kent.police.uk DS Sam Hale: " in part
+        assert "confirmed (Detective Sergeant Sam Hale, sam.hale@kent.police.uk)" in part
+        assert "3. LIST: attendee list attached (cse-forum-preston-attendees.csv)" in part
+        assert "not done" not in part
+
+
+@pytest.mark.parametrize("mark", ["-", "\u2013", "--", "#", "("])
+def test_a_note_after_a_command_is_allowed_and_kept_in_the_history(
+    tmp_path: Path, mark: str
+) -> None:
+    ws = full_house(tmp_path)
+    first = by_email(ws)["officer0@lancashire.police.uk"].ref
+    line = f"CANCEL {first} {mark} she emailed me" + (")" if mark == "(" else "")
+    command(ws, line)
+    told = sorted((r.to, r.outcome) for r in ws.new_replies())
+    assert told == [
+        ("officer0@lancashire.police.uk", "cancelled"),
+        ("officer2@lancashire.police.uk", "promoted"),
+        ("organiser@example.ac.uk", "info"),
+    ]
+    assert by_email(ws)["officer0@lancashire.police.uk"].status == "cancelled"
+    with Session(connect(ws.settings.database_url())) as session:
+        why = [a.detail for a in session.exec(select(AuditRow)).all() if a.booking_ref == first]
+    assert any("the organiser's note: she emailed me" in detail for detail in why), why
+
+
+def test_a_reference_in_a_note_is_not_acted_on(tmp_path: Path) -> None:
+    ws = full_house(tmp_path, capacity=3, officers=3)
+    refs = [by_email(ws)[f"officer{i}@lancashire.police.uk"].ref for i in range(3)]
+    command(ws, f"CANCEL {refs[0]} - duplicate of {refs[1]}\nAPPROVE {refs[2]} # not {refs[1]}")
+    (answer,) = ws.new_replies()
+    text, _ = answer_parts(answer)
+    assert f"1. CANCEL {refs[0]} - duplicate of {refs[1]}: " in text
+    assert f"2. APPROVE {refs[2]} # not {refs[1]}: {refs[2]} is confirmed, not held" in text
+    assert "nothing in this mail was carried out, because of line 2" in text
+    statuses = {r.ref: r.status for r in by_email(ws).values()}
+    assert statuses == dict.fromkeys(refs, "confirmed"), "the note's reference was not used"
+
+    command(ws, f"CANCEL {refs[0]} - duplicate of {refs[1]}", key="o2")
+    statuses = {r.ref: r.status for r in by_email(ws).values()}
+    assert [statuses[ref] for ref in refs] == ["cancelled", "confirmed", "confirmed"]

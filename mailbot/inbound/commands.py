@@ -1,10 +1,10 @@
 """Read the organiser's commands (APPROVE, DECLINE, CANCEL, ADD, MOVE, CAPACITY, LIST,
-ATTENDED, ABSENT) from text."""
+ATTENDED, ABSENT) from text, one line each, with an optional note after the command."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from mailbot.domain import is_event_slug
@@ -33,12 +33,31 @@ class Command:
     email: str | None = None
     name: str | None = None
     number: int | None = None
+    note: str | None = None  # the organiser's words after the command, for the history
+
+
+@dataclass(frozen=True)
+class Line:
+    """One command line as the organiser wrote it: what it asks (several commands for
+    ATTENDED or ABSENT with several references), or why it cannot be read."""
+
+    text: str
+    commands: tuple[Command, ...] = ()
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
 class Parsed:
-    commands: tuple[Command, ...]
-    problems: tuple[str, ...]  # "line: what is wrong"
+    lines: tuple[Line, ...]  # every command line, in the order written
+
+    @property
+    def commands(self) -> tuple[Command, ...]:
+        return tuple(command for line in self.lines for command in line.commands)
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """ "line: what is wrong", for each line that cannot be read."""
+        return tuple(f"{line.text}: {line.problem}" for line in self.lines if line.problem)
 
 
 _REF = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}$")
@@ -55,6 +74,20 @@ _USAGE = {
     Verb.ABSENT: "ABSENT <reference> [<reference> ...]",
 }
 _LONGEST_NAME = 200
+# A note starts at the first word after the verb that begins with one of these: " - " (or
+# the en and em dashes mail clients make of it), "--", "#" or "(". No reference, event,
+# number or address begins so, and a name in ADD ends where a note begins, so a note is
+# never read as an argument.
+NOTE_MARKS = ("-", "\u2013", "\u2014", "#", "(")
+NOTE_HINT = "to add a note, start it with ' - ', '#' or '('"
+_MOST_ARGUMENTS = {
+    Verb.APPROVE: 1,
+    Verb.DECLINE: 1,
+    Verb.CANCEL: 1,
+    Verb.MOVE: 2,
+    Verb.CAPACITY: 2,
+    Verb.LIST: 1,
+}
 
 
 def usage() -> str:
@@ -91,10 +124,10 @@ def parse_commands(text: str) -> Parsed:
     """Every command line up to the first line that is not one (a signature, a quote).
 
     Nothing is guessed: a misspelt verb, a malformed reference or a missing argument is a
-    problem to report, never a command to carry out.
+    problem to report, never a command to carry out. Words from a note mark on are the
+    organiser's note, never arguments.
     """
-    commands: list[Command] = []
-    problems: list[str] = []
+    lines: list[Line] = []
     for raw in text.splitlines():
         line = " ".join(raw.split())
         if not line:
@@ -105,14 +138,37 @@ def parse_commands(text: str) -> Parsed:
             near = _near_miss(word)
             if near is None:
                 break  # the commands are over: a sign-off, a signature or quoted text
-            problems.append(f"{line}: not understood (did you mean {near.value}?)")
+            lines.append(Line(line, problem=f"not understood (did you mean {near.value}?)"))
             continue
-        parsed = _parse_line(Verb(word), line, words[1:])
+        verb = Verb(word)
+        args, note = _split_note(words[1:])
+        parsed = _parse_line(verb, line, args)
         if isinstance(parsed, str):
-            problems.append(f"{line}: {parsed} (use {_USAGE[Verb(word)]})")
+            hint = f"; {NOTE_HINT}" if _unmarked_note(verb, args) else ""
+            lines.append(Line(line, problem=f"{parsed} (use {_USAGE[verb]}{hint})"))
         else:
-            commands.extend(parsed)
-    return Parsed(tuple(commands), tuple(problems))
+            lines.append(Line(line, tuple(replace(each, note=note) for each in parsed)))
+    return Parsed(tuple(lines))
+
+
+def _split_note(words: list[str]) -> tuple[list[str], str | None]:
+    """The command's arguments, and the note after them (without its mark), if any."""
+    for at, word in enumerate(words):
+        if word.startswith(NOTE_MARKS):
+            note = " ".join(words[at:]).lstrip("".join(NOTE_MARKS)).strip()
+            if word.startswith("(") and note.endswith(")"):
+                note = note[:-1].rstrip()
+            return words[:at], note or None
+    return words, None
+
+
+def _unmarked_note(verb: Verb, args: list[str]) -> bool:
+    """Whether a line that cannot be read has words that look like a note without its
+    mark: more words than the command takes, or (after ATTENDED or ABSENT) a word without
+    the hyphen every reference has."""
+    if verb in (Verb.ATTENDED, Verb.ABSENT):
+        return any("-" not in arg for arg in args)
+    return len(args) > _MOST_ARGUMENTS.get(verb, len(args))  # ADD's name takes any number
 
 
 def _parse_line(verb: Verb, line: str, args: list[str]) -> list[Command] | str:

@@ -1,10 +1,11 @@
 """The organiser's commands carried out inside the pipeline's transaction: for each command
 in turn, the state it needs is read, the rules (rules/organiser.py) plan it, and the plan is
-applied; if any command cannot be carried out, none is."""
+applied; if any line cannot be carried out, none is, and every line is answered."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from mailbot.domain import Attachment, Decision, EventInfo, Notice, Outcome, Policy
@@ -13,7 +14,9 @@ from mailbot.rules.attendance import plan_attendance
 from mailbot.rules.lifecycle import last_word
 from mailbot.rules.organiser import (
     CommandsResult,
+    LineAnswer,
     Planned,
+    answer_lines,
     plan_add,
     plan_approve,
     plan_capacity,
@@ -37,35 +40,52 @@ def carry_out(
     policy: Policy,
     now: datetime,
 ) -> CommandsResult:
-    """Plan and apply each command in order; on any problem, undo them all and say why."""
-    if parsed.problems:
-        return CommandsResult(False, parsed.problems, (), (), ())
-    if not parsed.commands:
+    """Plan and apply each command in order; on any problem, undo them all. Lines after a
+    problem are still planned, so one answer names every problem in the mail."""
+    if not parsed.lines:
         return CommandsResult(False, ("no command found",), (), (), ())
     by_slug = {event.slug: event for event in events}
-    summary: list[str] = []
+    answers: list[LineAnswer] = []
     notices: list[Notice] = []
     attachments: list[Attachment] = []
     decisions: list[Decision] = []
-    problems: list[str] = []
     with tx.all_or_nothing() as savepoint:
-        for command in parsed.commands:
-            planned = _plan(tx, command, by_slug, make_ref, attendee_list, policy=policy, now=now)
-            if isinstance(planned, str):
-                problems.append(f"{command.line}: {planned}")
+        for line in parsed.lines:
+            if line.problem is not None:
+                answers.append(LineAnswer(line.text, problem=line.problem))
                 continue
-            tx.apply_decision(planned.decision, actor=actor, now=now)
-            summary.append(f"{command.line}: {planned.summary}")
-            notices += planned.decision.notices
-            attachments += planned.attachments
-            decisions.append(planned.decision)
-        if problems:
+            done: list[tuple[str, str]] = []
+            problems: list[str] = []
+            for command in line.commands:
+                planned = _plan(
+                    tx, command, by_slug, make_ref, attendee_list, policy=policy, now=now
+                )
+                if isinstance(planned, str):
+                    problems.append(planned)
+                    continue
+                decision = _noted(planned.decision, command.note)
+                tx.apply_decision(decision, actor=actor, now=now)
+                done.append((command.line, planned.summary))
+                notices += decision.notices
+                attachments += planned.attachments
+                decisions.append(decision)
+            # Several references may fail alike ("recorded from the start"): say it once.
+            problem = "; ".join(dict.fromkeys(problems)) if problems else None
+            answers.append(LineAnswer(line.text, tuple(done), problem))
+        refused = any(answer.problem is not None for answer in answers)
+        if refused:
             savepoint.undo()
-    if problems:
-        return CommandsResult(False, tuple(problems), (), (), ())
-    return CommandsResult(
-        True, tuple(summary), last_word(notices), tuple(attachments), tuple(decisions)
-    )
+    summary = answer_lines(answers)
+    if refused:
+        return CommandsResult(False, summary, (), (), ())
+    return CommandsResult(True, summary, last_word(notices), tuple(attachments), tuple(decisions))
+
+
+def _noted(decision: Decision, note: str | None) -> Decision:
+    """The decision with the organiser's note among its reasons, so the history shows it."""
+    if note is None:
+        return decision
+    return replace(decision, reasons=(*decision.reasons, f"the organiser's note: {note}"))
 
 
 def _plan(

@@ -4,6 +4,7 @@ reads that state and applies the plans."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -45,10 +46,51 @@ class CommandsResult:
     """The result of a whole mail (or CLI call) of commands."""
 
     carried_out: bool
-    summary: tuple[str, ...]  # one line per command, or per problem when nothing was done
+    summary: tuple[str, ...]  # what became of each command line (see `answer_lines`)
     notices: tuple[Notice, ...]  # to attendees affected
     attachments: tuple[Attachment, ...]
     decisions: tuple[Decision, ...]
+
+
+@dataclass(frozen=True)
+class LineAnswer:
+    """What became of one command line as written: what each of its commands did (the
+    command, what it did), or why the line cannot be done."""
+
+    text: str
+    done: tuple[tuple[str, str], ...] = ()
+    problem: str | None = None
+
+
+def answer_lines(lines: Sequence[LineAnswer]) -> tuple[str, ...]:
+    """The organiser's answer, a line for each command line (for each reference of
+    ATTENDED or ABSENT, when done), numbered when there are several. The commands in one
+    mail are carried out together or not at all, so when any line has a problem every
+    other line says it was not done and which lines stopped it."""
+    bad = [number for number, line in enumerate(lines, 1) if line.problem is not None]
+    numbered = len(lines) > 1
+    answers: list[str] = []
+    for number, line in enumerate(lines, 1):
+        prefix = f"{number}. " if numbered else ""
+        if line.problem is not None:
+            answers.append(f"{prefix}{line.text}: {line.problem}")
+        elif bad:
+            why = f"because of line{'s' if len(bad) > 1 else ''} {_listed(bad)}"
+            answers.append(f"{prefix}{line.text}: not done: {_NOTHING_DONE}, {why}")
+        elif len(line.done) == 1:
+            answers.append(f"{prefix}{line.text}: {line.done[0][1]}")  # note and all
+        else:
+            answers += [f"{prefix}{command}: {what}" for command, what in line.done]
+    return tuple(answers)
+
+
+_NOTHING_DONE = "nothing in this mail was carried out"
+
+
+def _listed(numbers: Sequence[int]) -> str:
+    """1; 1 and 3; 1, 3 and 4."""
+    words = [str(number) for number in numbers]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _who(booking: BookingView) -> str:
