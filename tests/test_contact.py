@@ -6,6 +6,10 @@ import pytest
 
 from mailbot.inbound.classify.contact import phone_number, unit
 
+# Every case is read as written by this address: a form naming another address is someone
+# else's.
+SENDER = "ann.reed@kent.police.uk"
+
 CASES = [
     (
         "Thanks\nJane\n\nDC 4471 Jane Smith | Child Abuse Investigation Unit | West Midlands Police\n"
@@ -38,6 +42,42 @@ CASES = [
         "01274 496000",
     ),
     ("Thanks\nChris\nCumbria Constabulary\nCollar 1234567", None, None),
+    # Form-style lines: the value after the label, never the label itself.
+    (
+        "Name: Ada Okoro\nRank: A/DI\nForce: Metropolitan Police Service\n"
+        "Unit: Central Specialist Crime\n\nI would like to attend the forum, if there is space.",
+        "Central Specialist Crime",
+        None,
+    ),
+    ("Please book me a place.\n\nName: Ada Okoro\nRank: A/DI\nForce:\nUnit:", None, None),
+    ("Please book me.\n\nNAME:Kwame Mensah\nDept : Public Protection\n", "Public Protection", None),
+    (
+        "Name: Ada Okoro | Rank: DC | Team:Child Exploitation Hub | Tel: 020 7946 0000",
+        "Child Exploitation Hub",
+        "020 7946 0000",
+    ),
+    ("Unit: n/a\n\nThanks\nDC Jo Bell\nPublic Protection Unit", "Public Protection Unit", None),
+    (
+        "Please book my colleague:\nName: Bob Tate\nUnit: Roads Policing Unit\n"
+        "Email: bob.tate@kent.police.uk\n\nThanks\nPS 1234 Ann Reed\nKent Police",
+        None,
+        None,
+    ),
+    ("Hi\n\n**Name:** Xan Yu\n**Unit/Team:** Roads Policing\n", "Roads Policing", None),
+    ("Team: please book the three of us onto the forum.", None, None),
+    ("My name is DC Xan Yu and I work in CID.", None, None),
+    # A staff role is the writer's title, not their unit.
+    (
+        "Regards\nLee Park\nIntelligence Analyst | Child Exploitation Hub\nGreater Manchester Police",
+        "Child Exploitation Hub",
+        None,
+    ),
+    ("Regards\nLee Park\nSenior Intelligence Analyst\nGreater Manchester Police", None, None),
+    (
+        "Regards\nLee Park\nIntelligence Analyst in the Child Exploitation Hub\nGMP",
+        "Child Exploitation Hub",
+        None,
+    ),
 ]
 
 
@@ -45,5 +85,5 @@ CASES = [
 def test_unit_and_phone_from_signatures(
     text: str, expected_unit: str | None, expected_phone: str | None
 ) -> None:
-    assert unit(text) == expected_unit
+    assert unit(text, SENDER) == expected_unit
     assert phone_number(text) == expected_phone

@@ -310,6 +310,112 @@ CASES: list[tuple[str, str, str, tuple[str | None, str | None, str | None]]] = [
         "Please book me.\n\nZara Hollis MSc\nDetective Constable\nSent from my iPhone",
         ("Zara Hollis", "Detective Constable", "Norfolk Constabulary"),
     ),
+    # Form-style lines, wherever they stand in the mail: the label is never part of the value,
+    # a blank value never takes the next line, and labels are read in any case and spacing.
+    (
+        "",
+        "a.okoro@met.police.uk",
+        "Name: Ada Okoro\nRank: A/DI\nForce: Metropolitan Police Service\n"
+        "Unit: Central Specialist Crime\n\nI would like to attend the forum, if there is space.",
+        ("Ada Okoro", "Acting Detective Inspector", "Metropolitan Police Service"),
+    ),
+    (
+        "",
+        "kwame.m1985@gmail.com",
+        "Please book me a place.\n\nNAME:KWAME MENSAH\nrank : t/ds\nFORCE : Kent\nDept:\n",
+        ("Kwame Mensah", "Temporary Detective Sergeant", "Kent Police"),
+    ),
+    (
+        "",
+        "liam.doyle@essex.police.uk",
+        "Name:\nRank: A/Sgt\nForce:\nUnit:\n\nPlease book me a place.\n\nThanks\nLiam Doyle",
+        ("Liam Doyle", "Acting Police Sergeant", "Essex Police"),
+    ),
+    (
+        "",
+        "lp.analysis@outlook.com",
+        "I'd like a place please.\n\nName: Lee Park\nRole: Intelligence Analyst\n"
+        "Organisation: Greater Manchester Police\nTeam: Child Exploitation Hub",
+        ("Lee Park", "Intelligence Analyst", "Greater Manchester Police"),
+    ),
+    (
+        "",
+        "ada.okoro@met.police.uk",
+        "Book me in please.\n\nName: OKORO, Ada | Rank: DC 2291 | Force: Met | Unit: CSC",
+        ("Ada Okoro", "Detective Constable", "Metropolitan Police Service"),
+    ),
+    (
+        "",
+        "r.shah@wiltshire.police.uk",
+        "Please book me.\n\nName: Rina Shah\nRole: Missing Persons Coordinator\n"
+        "Department: Public Protection",
+        ("Rina Shah", "Missing Persons Coordinator", "Wiltshire Police"),
+    ),
+    (
+        "",
+        "ann.reed@kent.police.uk",
+        "Please book my colleague:\nName: Bob Tate\nRank: DC\n"
+        "Email: bob.tate@kent.police.uk\n\nThanks\nPS 1234 Ann Reed",
+        ("Ann Reed", "Police Sergeant", "Kent Police"),
+    ),
+    (
+        "",
+        "x.yu@kent.police.uk",
+        "Hi\n\n- **Name:** Xan Yu\n- **Rank:** Police Staff\n- **Position:** Senior Analyst\n",
+        ("Xan Yu", "Senior Analyst", "Kent Police"),
+    ),
+    # Ranks in a sentence that introduces the writer, acting and temporary ones included.
+    (
+        "",
+        "femi.a.1990@gmail.com",
+        "Hi, I'm T/DC Femi Adeyemi from the Met and would like a place at the forum.\n\n"
+        "Thanks\nFemi",
+        ("Femi Adeyemi", "Trainee Detective Constable", "Metropolitan Police Service"),
+    ),
+    (
+        "",
+        "jbell@cumbria.police.uk",
+        "Hello, this is DS Jo Bell of Cumbria Constabulary. Can I book a place?\n\nThanks",
+        ("Jo Bell", "Detective Sergeant", "Cumbria Constabulary"),
+    ),
+    (
+        "",
+        "s.hart@kent.police.uk",
+        "Good morning. I am Acting DI Sam Hart, Kent Police, and would like to attend.",
+        ("Sam Hart", "Acting Detective Inspector", "Kent Police"),
+    ),
+    (
+        "",
+        "kim.lowe@lancashire.police.uk",
+        "I’m Temporary Detective Sergeant Kim Lowe and I'd like to book a place.",
+        ("Kim Lowe", "Temporary Detective Sergeant", "Lancashire Constabulary"),
+    ),
+    (
+        "",
+        "x.yu@kent.police.uk",
+        "This is Sergeant-level training, can I come?\n\nThanks\nXan Yu",
+        ("Xan Yu", None, "Kent Police"),
+    ),
+    (
+        "",
+        "ann.reed@kent.police.uk",
+        "I'm sure DS Jo Bell will come too.\n\nThanks\nAnn Reed",
+        ("Ann Reed", None, "Kent Police"),
+    ),
+    (
+        "",
+        "t.reeve@dorset.police.uk",
+        "Please book me.\n\nRegards\nA/Sgt 2231 Tom Reeve\nDorset Police",
+        ("Tom Reeve", "Acting Police Sergeant", "Dorset Police"),
+    ),
+    # A staff role beside a unit: the role is the title, the unit stays out of it.
+    (
+        "",
+        "lee.park@gmp.police.uk",
+        "Please book me.\n\nRegards\nLee Park\nIntelligence Analyst | Child Exploitation Hub\n"
+        "Greater Manchester Police",
+        ("Lee Park", "Intelligence Analyst", "Greater Manchester Police"),
+    ),
     ("", "", "", (None, None, None)),
 ]
 
@@ -431,6 +537,10 @@ def test_every_listed_domain_leads_back_to_its_force() -> None:
         ("my psni colleague", None),
         ("Yorkshire Police", None),
         ("a metropolitan policeman", None),
+        ("I'm T/DC Femi Adeyemi from the Met", "Metropolitan Police Service"),
+        ("the Met Office forecasts snow", None),
+        ("I met the Met team", "Metropolitan Police Service"),
+        ("we met the team", None),
     ],
 )
 def test_force_in_text(text: str, expected: str | None) -> None:

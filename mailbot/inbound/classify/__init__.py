@@ -33,7 +33,9 @@ def classify(
         mail.subject, readable, mail.sender.email, mail.calendar, own_addresses=own.addresses
     )
     sender = replace(
-        extract_sender(mail.sender, mail.text), unit=unit(readable), phone=phone_number(readable)
+        extract_sender(mail.sender, mail.text),
+        unit=unit(readable, mail.sender.email),
+        phone=phone_number(readable),
     )
     return Request(
         intent=wanted.intent,

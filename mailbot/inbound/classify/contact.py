@@ -1,8 +1,12 @@
-"""The writer's unit and telephone number, from the signature at the end of their mail."""
+"""The writer's unit and telephone number, from their form lines ("Unit: ...") or the
+signature at the end of their mail."""
 
 from __future__ import annotations
 
 import re
+
+from mailbot.inbound.classify.form import form_details, is_form_line
+from mailbot.inbound.classify.ranks import take_rank, take_role
 
 _SIGNATURE_LINES = 12
 _UNIT_WORDS = re.compile(
@@ -20,6 +24,9 @@ _PHONE = re.compile(
 )
 _PHONE_LABEL = re.compile(r"\b(tel|telephone|phone|mob|mobile|direct|ext|t|m)\b\s*[:.]?", re.I)
 _LONGEST_UNIT = 100
+_SENTENCE_WORDS = 4
+# What joins a title to the unit after it: "Intelligence Analyst in the Child Exploitation Hub".
+_JOINING = re.compile(r"^(?:(?:in|at|of|with|for|within|the|-|–)\s+)+", re.IGNORECASE)
 
 
 def _signature_lines(readable_text: str) -> list[str]:
@@ -38,11 +45,36 @@ def phone_number(readable_text: str) -> str | None:
     return None
 
 
-def unit(readable_text: str) -> str | None:
-    """The unit or team named in the signature, e.g. "Child Abuse Investigation Unit"."""
+def _is_sentence(line: str) -> bool:
+    return len(line.split()) >= _SENTENCE_WORDS and line.rstrip().endswith((".", "?", "!"))
+
+
+def _without_title(segment: str) -> str:
+    """`segment` with the writer's rank or staff role taken out: a title is not a unit."""
+    for take in (take_rank, take_role):
+        title = take(segment)
+        if title is not None:
+            segment = _JOINING.sub("", title.remainder)
+    return segment
+
+
+def _written_unit(value: str) -> str | None:
+    cleaned = value.strip(" .;:")
+    return cleaned if cleaned and len(cleaned) <= _LONGEST_UNIT else None
+
+
+def unit(readable_text: str, sender_email: str) -> str | None:
+    """The writer's unit or team: the one their form names ("Unit: Central Specialist Crime"),
+    else the one named in the signature, e.g. "Child Abuse Investigation Unit"."""
+    given = form_details(readable_text, sender_email).unit
+    if given is not None and _written_unit(given) is not None:
+        return _written_unit(given)
     for line in _signature_lines(readable_text):
+        # A form's labels are no unit, a form left blank names none, and a sentence is none.
+        if is_form_line(line) or _is_sentence(line):
+            continue
         for segment in re.split(r"\s*[|•,–]\s*|\s+-\s+", line):
-            cleaned = segment.strip(" .;:")
+            cleaned = _without_title(segment.strip(" .;:")).strip(" .;:")
             if (
                 cleaned
                 and len(cleaned) <= _LONGEST_UNIT

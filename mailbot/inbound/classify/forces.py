@@ -20,6 +20,8 @@ class Force:
     # Upper-case abbreviations matched case-sensitively, and only where no other force or
     # common phrase shares them ("WMP" is left out: West Midlands and West Mercia both use it).
     abbreviations: tuple[str, ...] = ()
+    # What people call the force in running text, matched case-sensitively ("the Met").
+    informal: tuple[str, ...] = ()
 
 
 # Written from memory of the Home Office and police.uk lists; it MUST be checked against the
@@ -79,6 +81,7 @@ FORCES: tuple[Force, ...] = (
         ("met.police.uk",),
         aliases=("Metropolitan Police Service", "Met Police Service", "New Scotland Yard"),
         stems=("Metropolitan", "Met"),
+        informal=("the Met",),
     ),
     Force("Norfolk Constabulary", ("norfolk.police.uk",), stems=("Norfolk",)),
     Force(
@@ -224,22 +227,30 @@ def _spelling_pattern(spelling: str) -> str:
 
 def _build_text_matcher() -> tuple[re.Pattern[str], dict[str, str]]:
     names: dict[str, str] = {}
-    abbreviations: dict[str, str] = {}
+    exact: dict[str, str] = {}
     for force in FORCES:
         for spelling in _name_spellings(force):
             names.setdefault(_key(spelling), force.name)
         for abbreviation in force.abbreviations:
-            abbreviations[abbreviation] = force.name
+            exact[abbreviation] = force.name
+    informal = {text: force.name for force in FORCES for text in force.informal}
     # Longest first, so "Metropolitan Police Service" wins over "Metropolitan Police".
     name_patterns = sorted({_spelling_pattern(k) for k in names}, key=len, reverse=True)
-    abbreviation_patterns = sorted(map(re.escape, abbreviations), key=len, reverse=True)
-    alternatives = [f"(?i:{p})" for p in name_patterns] + abbreviation_patterns
+    abbreviation_patterns = sorted(map(re.escape, exact), key=len, reverse=True)
+    # "the Met Office" is the weather service.
+    informal_patterns = [rf"{re.escape(text)}(?!\s+Office\b)" for text in informal]
+    alternatives = [f"(?i:{p})" for p in name_patterns] + abbreviation_patterns + informal_patterns
     pattern = re.compile(r"(?<![\w&])(?:" + "|".join(alternatives) + r")(?![\w&])")
-    lookup = {**names, **abbreviations}
+    lookup = {**names, **exact, **informal}
     return pattern, lookup
 
 
 _TEXT_PATTERN, _TEXT_LOOKUP = _build_text_matcher()
+# A field that can only hold a force may name it by its stem alone ("Force: Met").
+_STEMS = MappingProxyType(
+    {_key(stem): force.name for force in FORCES for stem in (*force.stems, force.name)}
+)
+_WRITTEN_FORCE = re.compile(r"[^\W\d_][\w .,'’&()\-]{0,99}")
 
 
 def force_in_text(text: str) -> str | None:
@@ -250,3 +261,14 @@ def force_in_text(text: str) -> str | None:
         if owner is not None:
             return owner
     return None
+
+
+def force_in_field(value: str) -> str | None:
+    """The force a form's "Force:" field gives: the canonical name of a force recognised in
+    it, else the name as written; None if it holds no name at all."""
+    written = " ".join(value.split())
+    key = _key(written).removeprefix("the ")
+    found = force_in_text(written) or force_in_text(written.upper()) or _STEMS.get(key)
+    if found is not None:
+        return found
+    return written if _WRITTEN_FORCE.fullmatch(written) else None

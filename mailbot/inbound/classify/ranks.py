@@ -13,8 +13,10 @@ __all__ = [
     "ROLE",
     "SPELLINGS",
     "Title",
+    "leading_rank",
     "take_rank",
     "take_role",
+    "title_in_field",
     "word_set",
 ]
 
@@ -161,6 +163,10 @@ _PREFIX_BEFORE = re.compile(
 )
 
 
+# A title nobody's table knows ("Missing Persons Coordinator"), kept as its writer put it.
+_WRITTEN_TITLE = re.compile(r"[^\W\d_][\w .,'’/&()\-]{0,59}")
+
+
 @dataclass(frozen=True)
 class Title:
     """A rank or role found in a piece of text, and that text with it taken out."""
@@ -210,7 +216,9 @@ def _with_prefix(segment: str, start: int, canonical: str) -> tuple[int, str]:
     return prefix.start(), f"{word} {canonical}"
 
 
-def take_rank(segment: str) -> Title | None:
+def _first_rank(segment: str) -> tuple[int, int, str] | None:
+    """Where the first rank in `segment` starts and ends (an acting or temporary prefix and a
+    collar number included) and its canonical name."""
     if _ANY_SPELLING.search(segment) is None:
         return None
     hits = sorted(
@@ -233,8 +241,41 @@ def take_rank(segment: str) -> Title | None:
         collar = _COLLAR.match(segment[end:])
         cut_to = end + collar.end() if collar else end
         cut_from, canonical = _with_prefix(segment, start, spelling.canonical)
-        return Title(canonical, f"{segment[:cut_from]} {segment[cut_to:]}".strip())
+        return cut_from, cut_to, canonical
     return None
+
+
+def take_rank(segment: str) -> Title | None:
+    found = _first_rank(segment)
+    if found is None:
+        return None
+    cut_from, cut_to, canonical = found
+    return Title(canonical, f"{segment[:cut_from]} {segment[cut_to:]}".strip())
+
+
+def leading_rank(text: str) -> Title | None:
+    """The rank `text` opens with ("T/DC Femi Adeyemi from the Met"), and what follows it."""
+    text = text.lstrip()
+    found = _first_rank(text)
+    if found is None or found[0] != 0:
+        return None
+    return Title(found[2], text[found[1] :].strip())
+
+
+def title_in_field(value: str) -> str | None:
+    """The rank or role a form's "Rank:" or "Role:" field gives: the canonical name of a rank
+    or role recognised in it, else the title as written; None if it holds no title at all."""
+    # In a field labelled as a rank, a lone "dc" or "t/ds" can only be one.
+    readings = (value, value.upper()) if len(value.split()) == 1 else (value,)
+    for reading in readings:
+        rank = take_rank(reading)
+        if rank is not None:
+            return rank.canonical
+    role = take_role(value)
+    if role is not None:
+        return role.canonical
+    written = " ".join(value.split())
+    return written if _WRITTEN_TITLE.fullmatch(written) else None
 
 
 def take_role(segment: str) -> Title | None:

@@ -1,4 +1,5 @@
-"""Who wrote a mail: name, rank or role, and force, read from the From header and the signature."""
+"""Who wrote a mail: name, rank or role, and force, read from the From header, the writer's form
+lines ("Rank: A/DI"), a sentence introducing them and the signature."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from dataclasses import dataclass
 
 from mailbot.domain import Address, SenderDetails
 from mailbot.inbound.classify.body import readable_part
-from mailbot.inbound.classify.forces import force_for_domain, force_in_text
+from mailbot.inbound.classify.forces import force_for_domain, force_in_field, force_in_text
+from mailbot.inbound.classify.form import FormDetails, form_details, is_form_line
 from mailbot.inbound.classify.ranks import (
     NAME_TOKEN,
     ROLE,
     SPELLINGS,
+    leading_rank,
     take_rank,
     take_role,
+    title_in_field,
     word_set,
 )
 
@@ -72,6 +76,11 @@ _SIGN_OFF = re.compile(
 _SIGNATURE_DELIMITER = re.compile(r"^--\s*$")
 _SELF_DESCRIPTION = re.compile(
     r"\b(?:I\s+am|I'm|I’m|I\s+work\s+as)\s+an?\s+(?:serving\s+)?", re.IGNORECASE
+)
+# "I'm T/DC Femi Adeyemi from the Met", "This is DS Jo Bell of Cumbria Constabulary".
+# After "this is" a rank must come with a name: "This is Sergeant-level training" is no one's.
+_INTRODUCTION = re.compile(
+    r"\b(?:I\s+am|I'm|I’m|(?P<named>this\s+is|my\s+name\s+is))\s+(?!an?\s)", re.IGNORECASE
 )
 _LOCAL_PART_WORD = re.compile(r"^[^\W\d_]{2,}(?:['\-][^\W\d_]+)*$")
 _MAX_SIGNATURE_LINES = 15
@@ -316,7 +325,9 @@ def _from_signature(signature: _Signature) -> _Found:
     # which the word lists cannot all rule out. A lone first name counts only on the
     # first line, where "Kind regards,\nTom" puts it.
     # Each line is read once; the three readings below differ only in which lines count.
-    per_line = [list(_persons([line])) for line in signature.lines]
+    # Form lines are read as a form (see _from_form): their labels are no one's name.
+    lines = [line for line in signature.lines if not is_form_line(line)]
+    per_line = [list(_persons([line])) for line in lines]
     for index, persons in enumerate(per_line[:_NAME_LINES]):
         entries += [(person, index == 0) for person in persons]
     near_top = _collect(entries)
@@ -346,23 +357,77 @@ def _self_described_rank(body: str) -> str | None:
     return None
 
 
+def _introduced(body: str) -> _Person:
+    """The rank and name in a sentence introducing the writer ("I'm T/DC Femi Adeyemi from
+    the Met"); only a rank straight after the introduction counts."""
+    for match in _INTRODUCTION.finditer(body):
+        rank = leading_rank(body[match.end() :].split("\n", 1)[0])
+        if rank is None:
+            continue
+        run: list[str] = []
+        for word in rank.remainder.split()[:_MAX_NAME_TOKENS]:
+            cleaned = word.strip(",.;:!?")
+            if not NAME_TOKEN.match(cleaned) or not (
+                cleaned[:1].isupper() or cleaned.lower() in _PARTICLES
+            ):
+                break
+            run.append(cleaned)
+            if cleaned != word:  # punctuation ends the name: "DS Jo Bell, Cumbria"
+                break
+        tokens = _name_tokens(" ".join(run)) if run else None
+        if tokens is None and match.group("named"):
+            continue
+        return _Person(" ".join(tokens) if tokens else None, rank.canonical)
+    return _Person()
+
+
+def _from_form(form: FormDetails) -> _Found:
+    """Name and rank or role from the writer's form lines; a rank written in the name field
+    ("Name: DC Ada Okoro") counts when the rank field says none."""
+    named = _collect((person, True) for person in _persons([form.name])) if form.name else _Found()
+    rank = title_in_field(form.rank) if form.rank else None
+    role = title_in_field(form.role) if form.role else None
+    # A "Role:" field holds the title of someone without a rank, which the model keeps where
+    # a rank goes; beside "Rank: Police Staff" it is the more telling of the two.
+    if role is not None and (rank is None or take_rank(rank) is None):
+        rank = role
+    return _Found(named.full_name, named.short_name, rank or named.rank, named.role)
+
+
 def extract_sender(address: Address, text: str) -> SenderDetails:
     """Name, rank or role, and force of whoever wrote `text` from `address`; unknowns are None."""
     email = address.email.strip().lower()
     body = readable_part(text)
     signature = _signature(body)
+    form = form_details(body, email)
+    # What the writer filled in under a label is the most deliberate statement of all.
+    filled = _from_form(form)
     display = _from_display(address.name)
     signed = _from_signature(signature)
+    introduced = _introduced(body)
     local_name = _local_part_name(email)
 
-    name = display.full_name or signed.full_name or local_name
-    name = name or display.short_name or signed.short_name
+    name = filled.full_name or display.full_name or signed.full_name
+    name = name or (introduced.name if introduced.tokens >= 2 else None) or local_name
+    name = name or filled.short_name or display.short_name or signed.short_name
     if name is not None:
         name = _agree_with_address(name, local_name)
 
-    rank = display.rank or signed.rank or _self_described_rank(body) or display.role or signed.role
+    rank = (
+        filled.rank
+        or display.rank
+        or signed.rank
+        or introduced.rank
+        or _self_described_rank(body)
+        or filled.role
+        or display.role
+        or signed.role
+    )
 
+    # The address's domain is the surest sign of a force; the form comes next.
     force = force_for_domain(email.rpartition("@")[2])
+    if force is None and form.force is not None:
+        force = force_in_field(form.force)
     if force is None:
         for source in (address.name, "\n".join(signature.lines), body):
             force = force_in_text(source)
