@@ -478,3 +478,11 @@ def test_two_events_are_both_listed(env: jinja2.Environment) -> None:
     assert digest_subject(state).startswith(
         "Bookings digest, Wednesday 25 November: 2 events, 49 of 100 places taken, 3 to review"
     )
+
+
+def test_the_help_shows_how_to_add_a_note_and_its_example_is_read_so(shown: str) -> None:
+    # Issue 16: a note after a command sank the whole mail of commands.
+    found = re.search(r"e\.g\. (CANCEL K7Q-4MZ - she emailed me)\s*;", shown)
+    assert found is not None, "the help shows a command with a note"
+    (command,) = parse_commands(found.group(1)).commands
+    assert (command.verb, command.ref, command.note) == (Verb.CANCEL, "K7Q-4MZ", "she emailed me")
