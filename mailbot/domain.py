@@ -106,6 +106,11 @@ class LedgerEntry:
     reason: str
     outcome: str | None = None
     booking_ref: str | None = None
+    # Kept only for mail set aside, so the organiser can find it in the mailbox: its subject
+    # and Date, and its From line as written when no address could be read from it.
+    subject: str | None = None
+    sent_at: datetime | None = None
+    from_line: str | None = None
 
 
 @dataclass(frozen=True)

@@ -95,11 +95,15 @@ class Undeliverable:
 
 @dataclass(frozen=True)
 class Quarantined:
-    """An inbound message recorded without a reply, for a human to look at in the mailbox."""
+    """An inbound message recorded without a reply, for a human to look at in the mailbox:
+    what the digest shows to find it by. Mail recorded before these were kept has None."""
 
     received_at: datetime
     sender: str | None  # None when the From header was missing or unreadable
     reason: str
+    subject: str | None = None  # "" for a message without one
+    sent_at: datetime | None = None  # its Date header, when it had a readable one
+    from_line: str | None = None  # the From header as written, when no address was read
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from mailbot.outbound.digest import (
     has_news,
     render_digest,
 )
-from mailbot.outbound.render import make_environment
+from mailbot.outbound.render import Sender, make_environment
 from mailbot.records import (
     DeliveryFailure,
     DigestState,
@@ -120,6 +120,15 @@ SET_ASIDE = Quarantined(
     received_at=NOW - timedelta(hours=5),
     sender="kit.lowry@example.police.uk",
     reason="the message could not be decoded",
+    subject="Places for my team",
+    sent_at=NOW - timedelta(hours=14),
+)
+SENDER = Sender(
+    booking_address="bookings@example.ac.uk",
+    organiser_name="Forum Organiser",
+    organiser_email="organiser@example.ac.uk",
+    display_name="Forum Organiser (bookings)",
+    quarantine_folder="Set aside",
 )
 FAILED = DeliveryFailure(
     failed_at=NOW - timedelta(hours=2),
@@ -148,7 +157,7 @@ def env() -> jinja2.Environment:
 
 @pytest.fixture(scope="module")
 def rendered(env: jinja2.Environment) -> tuple[str, str]:
-    return render_digest(env, STATE)
+    return render_digest(env, STATE, SENDER)
 
 
 def _visible(html: str) -> str:
@@ -367,7 +376,7 @@ def test_html_has_a_two_cell_fill_bar(rendered: tuple[str, str]) -> None:
 
 def test_full_event_bar_is_one_cell(env: jinja2.Environment) -> None:
     full = replace(QUIET, events=(replace(QUIET_EVENT, confirmed=62),))
-    text, html = render_digest(env, full)
+    text, html = render_digest(env, full, SENDER)
     assert "[####################] 62/60" in text
     assert "62 of 60 places taken, 0 left (2 more booked than there are places)" in text
     assert 'width="100%" height="18"' in html
@@ -407,7 +416,7 @@ def test_html_uses_inline_styles_only(rendered: tuple[str, str]) -> None:
 
 
 def test_a_quiet_digest_says_so(env: jinja2.Environment) -> None:
-    text, html = render_digest(env, QUIET)
+    text, html = render_digest(env, QUIET, SENDER)
     assert "Nothing has changed and nothing needs you today." in text
     assert "Nothing has changed and nothing needs you today." in html
     assert "WHAT NEEDS YOU" not in text
@@ -415,7 +424,7 @@ def test_a_quiet_digest_says_so(env: jinja2.Environment) -> None:
 
 
 def test_first_digest_has_no_since(env: jinja2.Environment) -> None:
-    text, _ = render_digest(env, replace(STATE, since=None))
+    text, _ = render_digest(env, replace(STATE, since=None), SENDER)
     assert "This is the first digest" in text
 
 
@@ -431,7 +440,7 @@ def test_html_escapes_names_and_questions(env: jinja2.Environment) -> None:
         events=(replace(FORUM_DIGEST, held=(held,), per_force=(("A & B <Police>", 2),)),),
         questions=(replace(QUESTION, name=hostile_name, text=hostile_question),),
     )
-    text, html = render_digest(env, state)
+    text, html = render_digest(env, state, SENDER)
     assert "<script>" not in html
     assert "<img" not in html
     assert "<b>two</b>" not in html
@@ -463,7 +472,7 @@ def test_two_events_are_both_listed(env: jinja2.Environment) -> None:
         per_force=(("Cleveland Police", 12),),
     )
     state = replace(STATE, events=(FORUM_DIGEST, workshop))
-    text, html = render_digest(env, state)
+    text, html = render_digest(env, state, SENDER)
     visible = _visible(html)
     for shown in (text, visible):
         assert "37 of 60 places taken" in shown
@@ -478,6 +487,70 @@ def test_two_events_are_both_listed(env: jinja2.Environment) -> None:
     assert digest_subject(state).startswith(
         "Bookings digest, Wednesday 25 November: 2 events, 49 of 100 places taken, 3 to review"
     )
+
+
+# --- mail set aside ---------------------------------------------------------------------------
+
+
+UNREADABLE = Quarantined(
+    received_at=NOW - timedelta(hours=4),
+    sender=None,
+    reason="the From header does not name exactly one mailbox",
+    subject="",
+    sent_at=None,
+    from_line="undisclosed-recipients:;",
+)
+
+
+def test_set_aside_mail_gives_sender_subject_date_and_the_folder_to_look_in(
+    env: jinja2.Environment,
+) -> None:
+    state = replace(STATE, quarantined=(SET_ASIDE, UNREADABLE))
+    text, html = render_digest(env, state, SENDER)
+    for shown in (text, _visible(html)):
+        assert "Messages set aside without a reply (2)" in shown
+        assert "From kit.lowry@example.police.uk, received Wednesday 25 November, 03:00" in shown
+        assert "Subject: Places for my team" in shown
+        assert "Sent: Tuesday 24 November, 18:00" in shown
+        assert (
+            'From an unreadable sender (the From line reads "undisclosed-recipients:;"), '
+            "received Wednesday 25 November, 04:00"
+        ) in shown
+        assert "Subject: (no subject)" in shown
+        assert "Why: the From header does not name exactly one mailbox" in shown
+        assert (
+            'They are in the "Set aside" folder of the booking mailbox bookings@example.ac.uk.'
+        ) in shown
+    assert text.count("Sent: ") == 1, "no date line for a message that gave none"
+
+
+def test_set_aside_mail_in_a_maildir_inbox_names_the_folder_on_disk(
+    env: jinja2.Environment,
+) -> None:
+    on_disk = replace(SENDER, quarantine_path="/srv/mailbot/inbox/.Set aside")
+    text, html = render_digest(env, STATE, on_disk)
+    for shown in (text, _visible(html)):
+        assert "They are in the folder /srv/mailbot/inbox/.Set aside." in shown
+        assert "booking mailbox" not in shown
+
+
+def test_mail_set_aside_before_subjects_were_kept_still_renders(env: jinja2.Environment) -> None:
+    earlier = Quarantined(NOW - timedelta(hours=5), None, "the message is empty")
+    text, html = render_digest(env, replace(STATE, quarantined=(earlier,)), SENDER)
+    for shown in (text, _visible(html)):
+        assert "From an unreadable sender, received Wednesday 25 November, 03:00" in shown
+        assert "Subject:" not in shown
+        assert "Why: the message is empty" in shown
+
+
+def test_html_escapes_what_set_aside_mail_says(env: jinja2.Environment) -> None:
+    hostile = replace(
+        UNREADABLE, subject="<b>Urgent</b> & <img src=x>", from_line='"<script>" <x@y>'
+    )
+    text, html = render_digest(env, replace(STATE, quarantined=(hostile,)), SENDER)
+    assert "<img" not in html and "<script>" not in html and "<b>Urgent" not in html
+    assert "&lt;b&gt;Urgent&lt;/b&gt; &amp; &lt;img src=x&gt;" in html
+    assert "Subject: <b>Urgent</b> & <img src=x>" in text
 
 
 def test_the_help_shows_how_to_add_a_note_and_its_example_is_read_so(shown: str) -> None:

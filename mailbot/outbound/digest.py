@@ -8,7 +8,7 @@ from datetime import datetime
 import jinja2
 
 from mailbot.domain import BookingStatus, BookingView
-from mailbot.outbound.render import long_date
+from mailbot.outbound.render import Sender, long_date
 from mailbot.records import DigestState, EventDigest
 
 __all__ = [
@@ -151,8 +151,9 @@ def _event_view(digest: EventDigest) -> _EventView:
     )
 
 
-def render_digest(env: jinja2.Environment, state: DigestState) -> tuple[str, str]:
-    """The digest as (text, html), from `digest.txt.j2` and `digest.html.j2`."""
+def render_digest(env: jinja2.Environment, state: DigestState, sender: Sender) -> tuple[str, str]:
+    """The digest as (text, html), from `digest.txt.j2` and `digest.html.j2`; `sender` names
+    the booking mailbox and the folder that mail set aside is in."""
     zone = state.generated_at.tzinfo
 
     def when(value: datetime) -> str:
@@ -176,6 +177,7 @@ def render_digest(env: jinja2.Environment, state: DigestState) -> tuple[str, str
             or state.delivery_failures
         ),
         "commands": COMMAND_HELP,
+        "sender": sender,
         "today": long_date(state.generated_at),
         "when": when,
         "who": _who,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from mailbot.domain import (
     Automated,
@@ -16,12 +16,14 @@ from mailbot.domain import (
     Intent,
     Notice,
     Outcome,
+    RawMessage,
     Request,
     Unusable,
 )
 from mailbot.inbound.classify.body import readable_part
 from mailbot.inbound.classify.bounce import Bounce
 from mailbot.inbound.commands import looks_like_commands
+from mailbot.inbound.parse import parse
 from mailbot.inbound.route import references_in, route
 from mailbot.outbound.render import long_date
 from mailbot.pipeline.context import Handling
@@ -45,8 +47,9 @@ def answer(
     """Record what the message was and queue its answer, if it gets one; the ledger entry,
     and whether the message is to be set aside rather than filed as handled."""
     if isinstance(classification, Unusable):
-        reason = classification.reason
-        return _record_unanswered(ctx, tx, mail, Disposition.SET_ASIDE, reason, now=now), True
+        entry = set_aside_entry(mail, classification.reason)
+        tx.apply(entry, None, (), sender_address=ctx.from_address, now=now)
+        return entry, True
     if isinstance(classification, Automated):
         reason = classification.reason
         return _record_unanswered(ctx, tx, mail, Disposition.IGNORED, reason, now=now), False
@@ -234,6 +237,53 @@ def _record_unanswered(
     entry = LedgerEntry(mail.source_key, mail.message_id, sender_email, disposition, reason)
     tx.apply(entry, None, (), sender_address=ctx.from_address, now=now)
     return entry
+
+
+# Enough of a header to recognise a message by in the mailbox; more is noise in the digest.
+_SHOWN = 200
+_LONGEST_ADDRESS = 320  # the ledger's column, as RFC 5321 allows
+
+
+def set_aside_entry(mail: InboundMail, reason: str) -> LedgerEntry:
+    """The ledger entry for mail set aside for a human, with what the digest shows to find
+    it by in the mailbox: its subject and Date, and its From line as written when no
+    trustworthy address could be read from it."""
+    readable = mail.sender is not None and not mail.sender_problem
+    from_line = None if readable else one_line(mail.header("from") or "", _SHOWN)
+    return LedgerEntry(
+        mail.source_key,
+        mail.message_id,
+        mail.sender.email if mail.sender else None,
+        Disposition.SET_ASIDE,
+        reason,
+        subject=one_line(mail.subject, _SHOWN),
+        sent_at=_utc(mail.date),
+        from_line=from_line or None,
+    )
+
+
+def set_aside_after_failures(raw: RawMessage, reason: str) -> LedgerEntry:
+    """The entry for a message whose handling crashed too often, read once more for what
+    the digest shows. Its Message-ID is not recorded: another copy of it is handled afresh."""
+    try:
+        mail = parse(raw)
+    except Exception:  # parse never raises by design, but this message already broke something
+        return LedgerEntry(raw.source_key, None, None, Disposition.SET_ASIDE, reason)
+    entry = set_aside_entry(mail, reason)
+    sender = entry.sender_email
+    if sender is not None and (mail.sender_problem or len(sender) > _LONGEST_ADDRESS):
+        sender = None
+    return replace(entry, message_id=None, sender_email=sender)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A Date header's time in UTC; one without a zone ("-0000") is UTC by RFC 5322."""
+    if value is None:
+        return None
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # the year 1 with an offset east of Greenwich
+        return None
 
 
 def note_bounce(tx: Transaction, bounce: Bounce, now: datetime) -> None:

@@ -27,13 +27,12 @@ from mailbot.pipeline.context import Handling, PipelineSettings, Scheduled
 from mailbot.pipeline.courier import Courier
 from mailbot.pipeline.delivery import DeliverySummary, deliver_pending
 from mailbot.pipeline.event_news import announce_event_changes
-from mailbot.pipeline.handling import answer, note_bounce
+from mailbot.pipeline.handling import answer, note_bounce, set_aside_after_failures
 from mailbot.pipeline.notices import apply_and_tell
 from mailbot.pipeline.organiser_mail import organiser_commands
 from mailbot.refs import random_ref
 from mailbot.rules.organiser import CommandsResult
 from mailbot.rules.waitlist import expire_offer
-from mailbot.store.bookings import LedgerEntry
 from mailbot.store.outbox import Outbox
 from mailbot.store.store import Store
 
@@ -293,7 +292,7 @@ class Mailbot:
         reason = f"failed {attempts} times, last: {error}"
         with self.store.transaction() as tx:
             if tx.already_handled(raw.source_key, None) is None:
-                entry = LedgerEntry(raw.source_key, None, None, Disposition.SET_ASIDE, reason)
+                entry = set_aside_after_failures(raw, reason)
                 tx.apply(entry, None, (), sender_address=self.from_address, now=self.clock())
         self.source.set_aside(raw.source_key)
         log.warning("%s set aside: %s", raw.source_key, reason)

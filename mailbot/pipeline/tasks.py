@@ -40,7 +40,7 @@ def send_digest(
         task.store, writer.events, last_run(task.store, "digest"), started.astimezone(zone)
     )
     subject = digest_subject(state)
-    text, html = render_digest(writer.templates, state)
+    text, html = render_digest(writer.templates, state, writer.sender)
     if dry_run:
         return DigestResult(False, subject, text, "dry run: nothing sent")
     if not (always or has_news(state)):

@@ -169,6 +169,9 @@ class Transaction(Outgoing, EventsTold, Reconfirmations):
                 "booking_ref": entry.booking_ref,
                 "reason": entry.reason,
                 "handled_at": now,
+                "subject": entry.subject,
+                "sent_at": entry.sent_at,
+                "from_line": entry.from_line,
             },
         )
         if decision is not None and decision.question and event_slug is not None:

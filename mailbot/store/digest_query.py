@@ -61,7 +61,14 @@ def digest_state(
         )
         quarantined, from_outside = (
             tuple(
-                Quarantined(row.handled_at, row.sender_email, row.reason)
+                Quarantined(
+                    row.handled_at,
+                    row.sender_email,
+                    row.reason,
+                    subject=row.subject,
+                    sent_at=row.sent_at,
+                    from_line=row.from_line,
+                )
                 for row in session.exec(
                     select(InboundRow)
                     .where(InboundRow.disposition == disposition, InboundRow.handled_at >= start)

@@ -52,7 +52,7 @@ def erase_bookings(store: Store, refs: Iterable[str], now: datetime) -> int:
             session.execute(
                 update(InboundRow)
                 .where(col(InboundRow.sender_email) == email)
-                .values(sender_email=None, reason=ERASED)
+                .values(sender_email=None, reason=ERASED, subject=None, from_line=None)
             )
             for asked in session.exec(select(QuestionRow).where(QuestionRow.email == email)):
                 session.delete(asked)

@@ -45,6 +45,9 @@ def ledger_entry(row: Any) -> LedgerEntry:
         reason=row.reason,
         outcome=row.outcome,
         booking_ref=row.booking_ref,
+        subject=row.subject,
+        sent_at=row.sent_at,
+        from_line=row.from_line,
     )
 
 

@@ -98,6 +98,10 @@ class InboundRow(SQLModel, table=True):
     booking_ref: str | None = Field(default=None, max_length=20)
     reason: str = Field(sa_column=Column(Text, nullable=False, default=""))
     handled_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    # Mail set aside only: what the digest shows to find it in the mailbox (domain.LedgerEntry).
+    subject: str | None = Field(default=None, sa_column=Column(Text))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    from_line: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class FailureRow(SQLModel, table=True):
