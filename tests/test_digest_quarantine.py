@@ -93,3 +93,25 @@ def test_mail_that_kept_crashing_is_listed_with_its_sender_and_subject(tmp_path:
     assert "  Subject: Booking request 3\n" in text
     assert "  Why: failed 3 times, last: UndefinedError" in text
     assert "unreadable sender" not in text
+
+
+def test_a_date_without_a_zone_and_a_from_line_without_an_address(tmp_path: Path) -> None:
+    # "-0000" is a time in UTC whose sender's zone is unknown (RFC 5322): the parser gives
+    # it back without a zone, and the ledger keeps only times with one.
+    ws = Workspace(tmp_path)
+    ws.deliver(
+        b"From: Kit Lowry\r\n"
+        b"To: bookings@example.ac.uk\r\n"
+        b"Subject: Forum\r\n"
+        b"Date: Tue, 24 Nov 2026 18:02:00 -0000\r\n"
+        b"Message-ID: <no-address@example.police.uk>\r\n"
+        b"\r\n"
+        b"Can I come?\r\n"
+    )
+    assert ws.poll().results["set aside"] == 1
+
+    text, _ = digest_of(ws)
+
+    assert '- From an unreadable sender (the From line reads "Kit Lowry"), received' in text
+    assert "  Subject: Forum\n  Sent: Tuesday 24 November, 18:02\n" in text
+    assert "  Why: the From address is incomplete\n" in text
