@@ -184,6 +184,9 @@ class BookingSettings(_Section):
 
 class RetentionSettings(_Section):
     days: int = Field(default=90, ge=1)
+    # Also delete mailbot's own filed copies (Processed, Quarantine) of erased mail: off
+    # unless set, as some keep those folders as their record.
+    remove_filed_mail: bool = False
 
 
 class LimitsSettings(_Section):

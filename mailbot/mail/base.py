@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from datetime import datetime
 from typing import Protocol
 
 from mailbot.domain import RawMessage
+from mailbot.mail.filed import FiledFolder, FiledRemoval
 
 
 class MailSource(Protocol):
@@ -24,6 +26,19 @@ class MailSource(Protocol):
 
     def set_aside(self, source_key: str) -> None:
         """Move a message that cannot be handled to the quarantine folder."""
+        ...
+
+    def remove_filed(
+        self,
+        folder: FiledFolder,
+        message_ids: Collection[str],
+        *,
+        arrived_before: datetime | None = None,
+    ) -> FiledRemoval:
+        """Delete from one of mailbot's filing folders (never the inbox, never another
+        folder) the copies whose Message-ID, read as the ledger records it, is among
+        `message_ids`, and, given `arrived_before`, those that arrived before it. Doing it
+        again removes nothing more; OperationalError when the mailbox cannot be reached."""
         ...
 
     def check(self) -> str:

@@ -6,8 +6,9 @@ import imaplib
 import logging
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from imapclient import IMAPClient
@@ -15,6 +16,7 @@ from imapclient import IMAPClient
 from mailbot.domain import RawMessage
 from mailbot.errors import InboxFilingError, OperationalError
 from mailbot.mail.base import TokenSource
+from mailbot.mail.filed import FiledFolder, FiledRemoval, chosen
 from mailbot.mail.imap_layout import (
     FolderLayout,
     layout_from_list,
@@ -22,7 +24,13 @@ from mailbot.mail.imap_layout import (
     take_announcements,
 )
 from mailbot.mail.imap_login import logged_in, shutdown_quietly
-from mailbot.mail.imap_messages import fetch_bodies, move_messages, search_new
+from mailbot.mail.imap_messages import (
+    delete_messages,
+    fetch_bodies,
+    filed_copies,
+    move_messages,
+    search_new,
+)
 from mailbot.mail.imap_wait import idle_until, noop_until
 
 log = logging.getLogger("mailbot.imap")
@@ -250,6 +258,48 @@ class ImapSource:
                 self._drop()  # it is mid-IDLE, whatever stopped the wait
                 raise
 
+    def remove_filed(
+        self,
+        folder: FiledFolder,
+        message_ids: Collection[str],
+        *,
+        arrived_before: datetime | None = None,
+    ) -> FiledRemoval:
+        """See MailSource. A copy's arrival is its INTERNALDATE: when it reached the inbox.
+
+        Works on this connection: the queued moves go first, and the inbox is selected
+        again afterwards, so fetching carries on where it was."""
+        name = self.processed_folder if folder is FiledFolder.PROCESSED else self.quarantine_folder
+        self.flush()
+        with self._guard(f"removing filed mail from {name}"):
+            client = self._connection()
+            path = self._layout.path(name)
+            if _same_folder(path, self._layout.path(self.folder)):
+                raise OperationalError(
+                    f"{self._where}: the {folder.value} folder {path} is the inbox itself; "
+                    "nothing is removed from it"
+                )
+            if not client.folder_exists(path):
+                return FiledRemoval()
+            try:
+                client.select_folder(path)
+                take_announcements(client._imap.untagged_responses)  # about this folder only
+                copies = filed_copies(client, path, with_arrival=arrived_before is not None)
+                doomed = [int(key) for key in chosen(copies, message_ids, arrived_before)]
+                expunged = delete_messages(client, doomed, path, self._server_supports)
+            finally:
+                self._select(client)
+        if doomed:
+            log.info(
+                "%s %d filed message(s) in %s",
+                "removed" if expunged else "flagged \\Deleted (no UIDPLUS to expunge)",
+                len(doomed),
+                path,
+            )
+        if expunged:
+            return FiledRemoval(removed=len(doomed))
+        return FiledRemoval(flagged=len(doomed))
+
     # -- connection --------------------------------------------------------------------------
 
     def _connection(self) -> Any:
@@ -364,6 +414,11 @@ def _layout_of(client: Any) -> FolderLayout:
     if client.has_capability("NAMESPACE"):
         return layout_from_namespace(client.namespace().personal)
     return layout_from_list(client.list_folders("", ""))
+
+
+def _same_folder(one: str, other: str) -> bool:
+    """Whether two server folder names are one folder: INBOX in any case, else exactly."""
+    return one == other or one.upper() == other.upper() == "INBOX"
 
 
 def _is_trouble(response: Any) -> bool:

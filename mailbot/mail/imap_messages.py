@@ -1,14 +1,16 @@
-"""Search, fetch and move messages in a selected IMAP folder that other instances on the same
-inbox may be moving too: when the server says some are gone, look again and carry on with
-the rest. Several instances on one inbox are normal, so this is no error."""
+"""Search, fetch, move and delete messages in a selected IMAP folder that other instances on
+the same inbox may be moving too: when the server says some are gone, look again and carry
+on with the rest. Several instances on one inbox are normal, so this is no error."""
 
 from __future__ import annotations
 
 import imaplib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from mailbot.mail.filed import FiledCopy, recorded_message_id
 from mailbot.mail.imap_layout import is_gone
 
 log = logging.getLogger("mailbot.imap")
@@ -17,6 +19,11 @@ log = logging.getLogger("mailbot.imap")
 _UNDELETED = "UNDELETED"
 # How often a command is tried again after another instance expunged some of its messages.
 _GONE_RETRIES = 10
+# What identifies a filed copy: its Message-ID, and From because the parser reads nothing
+# from mail without one (and so the ledger recorded no Message-ID for it either).
+_FILED_HEADER = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM)]"
+_FILED_HEADER_REPLY = b"BODY[HEADER.FIELDS"  # servers differ in how they echo the field list
+_FILED_BATCH = 1000
 
 
 def search_new(client: Any, last_uid: int | None) -> list[int]:
@@ -29,11 +36,14 @@ def search_new(client: Any, last_uid: int | None) -> list[int]:
     return sorted(uid for uid in (int(u) for u in found) if uid >= first)
 
 
-def fetch_bodies(client: Any, uids: list[int], folder: str) -> dict[int, Any]:
-    """The bodies of those of `uids` still here; another instance may be moving them."""
+def fetch_bodies(
+    client: Any, uids: list[int], folder: str, items: Sequence[str] = ("BODY.PEEK[]",)
+) -> dict[int, Any]:
+    """The bodies (or other `items`) of those of `uids` still here; another instance may be
+    moving them."""
     for _attempt in range(_GONE_RETRIES):
         try:
-            return dict(client.fetch(uids, ["BODY.PEEK[]"]))
+            return dict(client.fetch(uids, list(items)))
         except imaplib.IMAP4.error as exc:
             if not is_gone(exc):
                 raise
@@ -84,6 +94,50 @@ def move_messages(
     log.info("%s: messages moved by another client are left to it", folder)
 
 
+def filed_copies(client: Any, folder: str, *, with_arrival: bool) -> Iterator[FiledCopy]:
+    """Every message in the selected `folder`, flagged \\Deleted or not (one left flagged
+    by an earlier removal is still there), keyed by UID; its arrival is its INTERNALDATE,
+    which COPY and MOVE keep, when asked for."""
+    uids = sorted(int(uid) for uid in client.search(["ALL"]))
+    items = [_FILED_HEADER, "INTERNALDATE"] if with_arrival else [_FILED_HEADER]
+    for start in range(0, len(uids), _FILED_BATCH):
+        fetched = fetch_bodies(client, uids[start : start + _FILED_BATCH], folder, items)
+        for uid in sorted(fetched):
+            item = fetched[uid]
+            header = next(
+                (value for name, value in item.items() if name.startswith(_FILED_HEADER_REPLY)),
+                None,
+            )
+            arrived = item.get(b"INTERNALDATE")
+            yield FiledCopy(
+                key=str(uid),
+                message_id=recorded_message_id(bytes(header)) if header else None,
+                # imapclient gives local time without a zone, which astimezone reads as such.
+                arrived=arrived.astimezone(UTC) if isinstance(arrived, datetime) else None,
+            )
+
+
+def delete_messages(
+    client: Any, uids: list[int], folder: str, supports: Callable[[str], bool]
+) -> bool:
+    """Flag exactly these messages \\Deleted and, where the server has UIDPLUS, expunge
+    exactly them. False when they were left flagged instead: without UID EXPUNGE only a
+    plain EXPUNGE removes them, and that would also destroy what other clients flagged."""
+    if not uids:
+        return True
+    expunge = supports("UIDPLUS")
+    try:
+        client.add_flags(uids, [b"\\Deleted"], silent=True)
+        if expunge:
+            client.uid_expunge(uids)
+    except imaplib.IMAP4.error as exc:
+        if not is_gone(exc):
+            raise
+        # What another client removed meanwhile needs nothing more.
+        log.debug("%s: some of these messages were already removed by another client", folder)
+    return expunge
+
+
 def _still_here(client: Any, wanted: str) -> list[int]:
     """Which of the UIDs are still in the folder and not flagged \\Deleted by anyone."""
     return sorted(int(uid) for uid in client.search(["UID", wanted, _UNDELETED]))
@@ -92,19 +146,9 @@ def _still_here(client: Any, wanted: str) -> list[int]:
 def _remove_copied(
     client: Any, uids: list[int], folder: str, supports: Callable[[str], bool]
 ) -> None:
-    try:
-        client.add_flags(uids, [b"\\Deleted"], silent=True)
-        if supports("UIDPLUS"):
-            client.uid_expunge(uids)
-        else:
-            # A plain EXPUNGE would also destroy messages that other clients flagged.
-            # Ours stay flagged, and every search here passes over flagged mail.
-            log.debug("no UIDPLUS: %d handled message(s) left flagged \\Deleted", len(uids))
-    except imaplib.IMAP4.error as exc:
-        if not is_gone(exc):
-            raise
-        # Copied already: what another client removed meanwhile needs nothing more.
-        log.debug("%s: some copied messages were already removed by another client", folder)
+    if not delete_messages(client, uids, folder, supports):
+        # Ours stay flagged, and every search here passes over flagged mail.
+        log.debug("no UIDPLUS: %d handled message(s) left flagged \\Deleted", len(uids))
 
 
 def _ensure_folder(client: Any, name: str, known_folders: set[str]) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import mailbox
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mailbot.domain import RawMessage
 from mailbot.errors import OperationalError
+from mailbot.mail.filed import FiledCopy, FiledFolder, FiledRemoval, chosen, recorded_message_id
 
 log = logging.getLogger("mailbot.maildir")
 _KEY_PREFIX = "maildir:"
@@ -92,11 +94,44 @@ class MaildirSource:
             return self._box.get_folder(name)
         return self._box.add_folder(name)
 
+    def remove_filed(
+        self,
+        folder: FiledFolder,
+        message_ids: Collection[str],
+        *,
+        arrived_before: datetime | None = None,
+    ) -> FiledRemoval:
+        """See MailSource. A copy's arrival is when it was filed (its file's time)."""
+        name = self.processed_folder if folder is FiledFolder.PROCESSED else self.quarantine_folder
+        try:
+            if name not in self._box.list_folders():
+                return FiledRemoval()
+            box = self._box.get_folder(name)
+            doomed = chosen(_copies(box), message_ids, arrived_before)
+            for key in doomed:
+                box.discard(key)
+        except OSError as exc:
+            raise OperationalError(f"cannot remove filed mail from {name}: {exc}") from exc
+        if doomed:
+            log.info("removed %d filed message(s) from %s", len(doomed), name)
+        return FiledRemoval(removed=len(doomed))
+
     def check(self) -> str:
         return f"Maildir {self.path}: {len(self._box)} messages waiting"
 
     def close(self) -> None:
         self._box.close()
+
+
+def _copies(box: mailbox.Maildir) -> Iterator[FiledCopy]:
+    for key in box.iterkeys():
+        try:
+            # A Maildir message's date is its file's modification time.
+            arrived = datetime.fromtimestamp(box.get_message(key).get_date(), UTC)
+            data = box.get_bytes(key)
+        except (KeyError, FileNotFoundError):
+            continue  # removed meanwhile
+        yield FiledCopy(key, recorded_message_id(data), arrived)
 
 
 class MaildirSink:

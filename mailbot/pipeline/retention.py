@@ -1,19 +1,88 @@
 """Erase personal data that is no longer needed: an event's bookings after its retention
-period, or one person's everywhere on request. Counts stay; names and addresses go."""
+period, or one person's everywhere on request. Counts stay; names and addresses go; and,
+where the administrator asks, mailbot's own filed copies of the mail go with them."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import logging
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from mailbot.domain import EventInfo
+from mailbot.errors import OperationalError
 from mailbot.inbound.commands import Verb
+from mailbot.mail.base import MailSource
+from mailbot.mail.filed import FiledFolder, FiledRemoval
 from mailbot.pipeline.context import Handling
 from mailbot.pipeline.notices import apply_and_tell
 from mailbot.records import PersonRecord
 from mailbot.rules.organiser import plan_end
+from mailbot.store.erased_mail import erased_message_ids
 from mailbot.store.people import erase_bookings, held_about
 from mailbot.store.store import Store
+
+log = logging.getLogger("mailbot.retention")
+
+
+@dataclass(frozen=True)
+class RetentionSummary:
+    """What one retention run did. `filed` is None when removing filed mail is off, or
+    could not be done this time (`filing_problem` says why)."""
+
+    erased: int
+    filed: FiledRemoval | None = None
+    filing_problem: str | None = None
+
+    def line(self) -> str:
+        parts = [f"{self.erased} booking(s) erased"]
+        if self.filed is not None:
+            parts.append(f"{self.filed.removed} filed message(s) removed")
+            if self.filed.flagged:
+                parts.append(f"{self.filed.flagged} flagged \\Deleted for the server to expunge")
+        if self.filing_problem is not None:
+            parts.append(f"filed mail not removed: {self.filing_problem}")
+        return ", ".join(parts)
+
+
+def apply_retention(
+    store: Store,
+    source: MailSource,
+    events: tuple[EventInfo, ...],
+    *,
+    days: int,
+    remove_filed: bool,
+    now: datetime,
+) -> RetentionSummary:
+    """The nightly run: erase the ended events' people, then (when `remove_filed`) the
+    filed copies of every mail whose record has been erased.
+
+    The database goes first, and the copies are found from it every time: a mail server
+    that cannot be reached leaves them for the next run, and nothing is lost track of."""
+    erased = erase_ended_events(store, events, days, now)
+    if not remove_filed:
+        return RetentionSummary(erased)
+    try:
+        filed = remove_filed_mail(store, source, days, now)
+    except OperationalError as exc:
+        log.warning("filed mail not removed, tried again at the next run: %s", exc)
+        return RetentionSummary(erased, None, str(exc))
+    return RetentionSummary(erased, filed)
+
+
+def remove_filed_mail(store: Store, source: MailSource, days: int, now: datetime) -> FiledRemoval:
+    """Remove mailbot's own filed copies of what the database no longer holds.
+
+    From Processed and Quarantine: each copy whose Message-ID belongs to a ledger entry
+    whose sender was erased (by retention or by `forget`). From Quarantine also: each copy
+    that arrived more than `days` days ago, as mail that could not be read is tied to no
+    booking and so to no event. Mail without a Message-ID in Processed cannot be matched
+    exactly and stays. The inbox and every other folder are never touched."""
+    erased = erased_message_ids(store)
+    processed = source.remove_filed(FiledFolder.PROCESSED, erased)
+    quarantined = source.remove_filed(
+        FiledFolder.QUARANTINE, erased, arrived_before=now - timedelta(days=days)
+    )
+    return processed + quarantined
 
 
 def erase_ended_events(

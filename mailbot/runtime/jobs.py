@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from mailbot.config import Settings, load_settings
 from mailbot.pipeline.reconfirm import reconfirm_and_release
-from mailbot.pipeline.retention import erase_ended_events
+from mailbot.pipeline.retention import apply_retention
 from mailbot.pipeline.tasks import send_digest, send_reminders
 from mailbot.runtime.wiring import build_mailbot
 from mailbot.store.schedule import job_store
@@ -70,10 +70,17 @@ def run_retention(config_path: str) -> None:
     if not _claimed(settings, "retention", timedelta(hours=12)):
         return
     with build_mailbot(settings) as bot:
-        erased = erase_ended_events(
-            bot.store, bot.settings.events, settings.retention.days, bot.clock()
+        started = bot.clock()
+        summary = apply_retention(
+            bot.store,
+            bot.source,
+            bot.settings.events,
+            days=settings.retention.days,
+            remove_filed=settings.retention.remove_filed_mail,
+            now=started,
         )
-    log.info("retention: %d bookings erased", erased)
+        bot.store.record_run("retention", started, bot.clock(), summary.line())
+    log.info("retention: %s", summary.line())
 
 
 def build_scheduler(settings: Settings) -> BackgroundScheduler:
