@@ -67,8 +67,9 @@ def unit(readable_text: str, sender_email: str) -> str | None:
     """The writer's unit or team: the one their form names ("Unit: Central Specialist Crime"),
     else the one named in the signature, e.g. "Child Abuse Investigation Unit"."""
     given = form_details(readable_text, sender_email).unit
-    if given is not None and _written_unit(given) is not None:
-        return _written_unit(given)
+    written = _written_unit(given) if given is not None else None
+    if written is not None:
+        return written
     for line in _signature_lines(readable_text):
         # A form's labels are no unit, a form left blank names none, and a sentence is none.
         if is_form_line(line) or _is_sentence(line):
