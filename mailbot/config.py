@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from datetime import datetime, time
 from pathlib import Path
@@ -18,6 +19,17 @@ from mailbot.rules.reminders import parse_offset
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "MAILBOT_CONFIG"
+
+# Ten years, as for reminder offsets: any span a job adds to a date stays within the calendar
+# a datetime can hold, since every event lies in the years below.
+_LONGEST_DAYS = 3660
+_LONGEST_HOURS = _LONGEST_DAYS * 24
+_FIRST_YEAR, _LAST_YEAR = 2000, 9000
+# The database keeps a capacity in a 32-bit INTEGER column (PostgreSQL's INTEGER).
+_LARGEST_CAPACITY = 2**31 - 1
+# Network timeouts: an hour is longer than any server is worth waiting for, and a socket
+# refuses a timeout as large as `inf` (OverflowError) the first time it connects.
+_LONGEST_TIMEOUT = 3600.0
 
 
 class _Section(BaseModel):
@@ -65,7 +77,7 @@ class MailboxSettings(_Credentials):
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
     max_failures: int = Field(default=3, ge=1)
-    timeout_seconds: float = Field(default=30.0, gt=0)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=_LONGEST_TIMEOUT)
 
     @model_validator(mode="after")
     def _one_transport(self) -> MailboxSettings:
@@ -81,7 +93,7 @@ class SmtpSettings(_Credentials):
     host: str | None = None
     port: int = Field(default=587, ge=1, le=65535)
     security: Literal["none", "starttls", "tls"] = "starttls"
-    timeout_seconds: float = Field(default=30.0, gt=0)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=_LONGEST_TIMEOUT)
 
     @model_validator(mode="after")
     def _one_transport(self) -> SmtpSettings:
@@ -149,7 +161,30 @@ class EligibilitySettings(_Section):
     @field_validator("domains")
     @classmethod
     def _normalise(cls, domains: list[str]) -> list[str]:
-        return [d.strip().lower().lstrip(".") for d in domains]
+        normalised = [d.strip().lower().strip(".") for d in domains]
+        for domain in normalised:
+            _check_domain(domain)
+        return normalised
+
+
+# One DNS label in its ASCII form (RFC 1035 letters, digits and hyphens; at most 63).
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def _check_domain(domain: str) -> None:
+    """Raise unless `domain` could be the domain of a sender's address: such a setting
+    would match nobody, and every request would be refused as ineligible."""
+    example = 'like "police.uk" (its sub-domains are included)'
+    if "@" in domain:
+        raise ValueError(f"{domain!r}: give the domain without a name or @, {example}")
+    try:
+        # The same IDNA reading as the eligibility rule's, so a non-ASCII domain is fine.
+        ascii_form = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_form = ""
+    labels = ascii_form.split(".")
+    if len(labels) < 2 or len(ascii_form) > 253 or not all(map(_LABEL.fullmatch, labels)):
+        raise ValueError(f"{domain!r} is not a domain {example}")
 
 
 class SecuritySettings(_Section):
@@ -162,9 +197,10 @@ _DETAILS = ("name", "rank", "force")
 
 class BookingSettings(_Section):
     required_details: list[str] = Field(default_factory=lambda: ["name", "force"])
-    waitlist_offer_hours: int | None = Field(default=None, ge=1)
+    waitlist_offer_hours: int | None = Field(default=None, ge=1, le=_LONGEST_HOURS)
     reconfirm: str | None = None  # e.g. "5d" before the event: ask each attendee to confirm
-    reconfirm_hours: int = Field(default=48, ge=1)  # unanswered by then: released if needed
+    # Unanswered by then: released if needed.
+    reconfirm_hours: int = Field(default=48, ge=1, le=_LONGEST_HOURS)
 
     @field_validator("reconfirm")
     @classmethod
@@ -233,7 +269,7 @@ class EventSettings(_Section):
     starts_at: datetime
     ends_at: datetime
     venue: str = Field(min_length=1)
-    capacity: int = Field(ge=0)
+    capacity: int = Field(ge=0, le=_LARGEST_CAPACITY)
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     places_per_force: int | None = Field(default=None, ge=1)
@@ -251,12 +287,35 @@ class EventSettings(_Section):
             raise ValueError('use lower-case letters, digits and hyphens, like "cse-forum"')
         return value
 
+    @field_validator("starts_at", "ends_at", "opens_at", "closes_at")
+    @classmethod
+    def _in_range(cls, value: datetime | None) -> datetime | None:
+        # Reminders are reckoned back from the start and retention forward from the end; a
+        # year at the calendar's edge would take those jobs past it (OverflowError).
+        if value is not None and not _FIRST_YEAR <= value.year <= _LAST_YEAR:
+            raise ValueError(
+                f"{value.isoformat()} is outside the years {_FIRST_YEAR} to {_LAST_YEAR}"
+                " (a mistyped year?)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _order(self) -> EventSettings:
+        times = (self.starts_at, self.ends_at, self.opens_at, self.closes_at)
+        if len({t.utcoffset() is None for t in times if t is not None}) > 1:
+            # A local time and one with an offset cannot be compared (TypeError).
+            raise ValueError(
+                "give the event's times all as local times or all with a UTC offset, not both"
+            )
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
             raise ValueError("closes_at must be after opens_at")
+        if self.opens_at and not self.closes_at and self.opens_at >= self.starts_at:
+            raise ValueError(
+                "opens_at must be before starts_at: bookings close when the event starts"
+                " (unless closes_at says otherwise), so nobody could book"
+            )
         return self
 
 
@@ -381,12 +440,29 @@ def parse_settings(text: str, path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"is not valid TOML: {exc}") from None
     try:
-        return Settings.model_validate({**document, "source": path.resolve()})
+        settings = Settings.model_validate({**document, "source": path.resolve()})
     except ValidationError as exc:
         # An unknown key usually explains a "missing" one (a misspelling), so name it first.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
         raise ConfigError(path, _key_name(first["loc"], document), _problem(first)) from None
+    _check_across_sections(settings, path)
+    return settings
+
+
+def _check_across_sections(settings: Settings, path: Path) -> None:
+    """What the sections cannot check alone, each error naming its own key."""
+    if settings.retention.days > _LONGEST_DAYS:
+        # Retention counts from an event's end; longer would run past the calendar.
+        raise ConfigError(path, "retention.days", f"at most {_LONGEST_DAYS} (ten years)")
+    if settings.organiser.email.lower() == settings.mailbox.address.lower():
+        raise ConfigError(
+            path,
+            "organiser.email",
+            "is the booking address itself: mail from it is taken for mailbot's own and"
+            " never read, and the digest would land in the booking inbox; give the"
+            " organiser's own address",
+        )
 
 
 def _key_name(location: tuple[int | str, ...], document: dict[str, Any]) -> str | None:

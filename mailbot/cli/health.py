@@ -59,12 +59,23 @@ def status(config: ConfigOption = None) -> None:
 
 
 def check(config: ConfigOption = None) -> None:
-    """Validate the configuration, then try the database, the inbox and the way out."""
+    """Validate the configuration and warn of settings that are probably not meant, then try
+    the database, the inbox and the way out."""
+    from datetime import UTC, datetime
+
+    from mailbot.config import config_path
+    from mailbot.config_warnings import config_warnings
     from mailbot.runtime.wiring import open_sink, open_source, open_store
 
     with exit_codes():
         settings = load(config)
     out.print(f"[green]ok[/green]    configuration {settings.source}", highlight=False)
+    # Named as errors name it: the file as given, so the two read alike.
+    given = config_path(config)
+    for warning in config_warnings(settings, datetime.now(UTC)):
+        err.print(
+            f"warning: {given}: {warning.key}: {warning.problem}", markup=False, highlight=False
+        )
     failures = 0
     steps: list[tuple[str, Callable[[], str]]] = [
         ("database", lambda: _check_database(open_store(settings))),

@@ -4,7 +4,7 @@ jobs in a persistent job store in mailbot's own database. Only wiring lives here
 from __future__ import annotations
 
 import logging
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from apscheduler.job import Job
@@ -13,6 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from mailbot.config import Settings, load_settings
+from mailbot.config_warnings import config_warnings
 from mailbot.pipeline.reconfirm import reconfirm_and_release
 from mailbot.pipeline.retention import apply_retention
 from mailbot.pipeline.tasks import send_digest, send_reminders
@@ -85,7 +86,9 @@ def run_retention(config_path: str) -> None:
 
 def build_scheduler(settings: Settings) -> BackgroundScheduler:
     """The scheduler with its three jobs, started paused: the caller resumes it, and shuts
-    it down (waiting for a job in hand) when the service stops."""
+    it down (waiting for a job in hand) when the service stops. Logs the configuration's
+    warnings first, once, as the service starts."""
+    log_config_warnings(settings)
     zone = settings.zone
     scheduler = BackgroundScheduler(
         jobstores={"default": job_store(settings.database_url(), JOB_STORE_TABLE)},
@@ -119,6 +122,12 @@ def build_scheduler(settings: Settings) -> BackgroundScheduler:
         if existing is None or str(existing.trigger) != str(trigger) or existing.args != (config,):
             scheduler.add_job(func, trigger, args=[config], id=job_id, replace_existing=True)
     return scheduler
+
+
+def log_config_warnings(settings: Settings) -> None:
+    """What `mailbot check` warns of, in the service's log: nobody may run check."""
+    for warning in config_warnings(settings, datetime.now(UTC)):
+        log.warning("%s: %s: %s", settings.source, warning.key, warning.problem)
 
 
 def _stored_job(scheduler: BackgroundScheduler, job_id: str) -> Job | None:
