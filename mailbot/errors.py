@@ -21,6 +21,16 @@ class ConfigError(MailbotError):
         super().__init__(f"{where}: {problem}")
 
 
+class BadArgumentError(MailbotError):
+    """A command's argument or option names nothing there is (a booking reference, an event
+    slug): exit status 2, blaming the argument, never the configuration file."""
+
+    def __init__(self, problem: str, option: str | None = None) -> None:
+        self.option = option
+        self.problem = problem
+        super().__init__(f"{option}: {problem}" if option else problem)
+
+
 class OperationalError(MailbotError):
     """A server or the database could not be reached or refused us: exit status 1."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.runtime.wiring import open_store
 from tests.harness import Workspace
 from tests.processes import MAILBOT
 from tests.processes import run_mailbot as run
@@ -42,6 +43,14 @@ def test_demo_processes_the_seeded_inbox_and_shows_the_table(tmp_path: Path) -> 
         "False",
         *["True"] * 5,
     ]
+
+    # The held request is explained with the reason mailbot recorded when it held it.
+    (held,) = [r["ref"] for r in records if r["status"] == "held"]
+    store = open_store(Workspace.reopen(tmp_path / "demo").settings)
+    recorded = store.history(held)[0].detail
+    assert "not authenticated" in recorded
+    (why,) = [line for line in out.splitlines() if line.startswith(f"{held} (")]
+    assert why.endswith(f"is held. Why: {recorded}.")
 
 
 def test_check_reports_each_part_and_succeeds_on_a_maildir_workspace(tmp_path: Path) -> None:

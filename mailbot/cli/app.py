@@ -6,18 +6,45 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Annotated
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from mailbot.cli import deliver, demo, health, organiser, people, service
+from mailbot.cli.common import out
+
+
+def _bare_flags(params: list[Any]) -> list[Any]:
+    """`params`, each on/off flag (--help among them) shown without a type: typer 0.29's
+    help prints `--help <bool>`, as if the flag took a value."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _bare_flags(super().get_params(ctx))
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _bare_flags(super().get_params(ctx))
+
 
 app = typer.Typer(
     name="mailbot",
+    cls=_Group,
     help="Email-driven booking for small closed-audience events.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # A docstring's lines are joined into one paragraph in the list of commands too (in
+    # "rich" mode they broke where the source did); `code` in help shows as code.
+    rich_markup_mode="markdown",
 )
 
 
@@ -47,7 +74,7 @@ _COMMANDS = (
     ("export", people.export),
 )
 for _name, _command in _COMMANDS:
-    app.command(name=_name)(_command)
+    app.command(name=_name, cls=_Command)(_command)
 
 
 class _JsonLines(logging.Formatter):
@@ -65,11 +92,30 @@ class _JsonLines(logging.Formatter):
         return json.dumps(entry)
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        try:
+            installed = version("mailbot")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            from mailbot import __version__ as installed
+        out.print(f"mailbot {installed}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
     json_logs: Annotated[
         bool, typer.Option("--json-logs", help="Log as one JSON object per line.")
+    ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print mailbot's version and exit.",
+            callback=_print_version,
+            is_eager=True,  # before a missing command or a bad option is complained of
+        ),
     ] = False,
 ) -> None:
     handler = logging.StreamHandler(sys.stderr)

@@ -1,5 +1,5 @@
 """What every command shares: the two consoles, the --config option, loading the settings,
-and the contract's exit codes for mailbot's errors."""
+checking an --event against them, and the contract's exit codes for mailbot's errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from mailbot.errors import ConfigError, MailbotError, OperationalError
+from mailbot.cli.console import stdout_console
+from mailbot.errors import BadArgumentError, ConfigError, MailbotError, OperationalError
 
 if TYPE_CHECKING:
     from mailbot.config import Settings
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 EXIT_OPERATIONAL = 1
 EXIT_USAGE = 2
 
-out = Console()
+out = stdout_console()
 err = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the width
 
 ConfigOption = Annotated[
@@ -39,7 +40,8 @@ def exit_codes() -> Iterator[None]:
     """Turn mailbot's errors into a one-line message and the contract's exit status."""
     try:
         yield
-    except ConfigError as exc:
+    except (ConfigError, BadArgumentError) as exc:
+        # Both are bad usage; only a ConfigError names the file, as only it is the file's fault.
         err.print(f"mailbot: {exc}", markup=False, highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     except OperationalError as exc:
@@ -55,3 +57,11 @@ def load(config: Path | None) -> Settings:
     from mailbot.config import config_path, load_settings
 
     return load_settings(config_path(config))
+
+
+def known_event(settings: Settings, slug: str, option: str = "--event") -> str:
+    """`slug` if the configuration has an event by that name; else bad usage, naming them."""
+    slugs = [event.slug for event in settings.events]
+    if slug not in slugs:
+        raise BadArgumentError(f"no event {slug!r}; configured: {', '.join(slugs)}", option)
+    return slug

@@ -13,17 +13,22 @@ from mailbot.cli.common import (
     Ref,
     err,
     exit_codes,
+    known_event,
     load,
     out,
 )
 
 
-def _organiser_command(config: Path | None, text: str) -> None:
-    """One organiser command from the command line: the same rules as by email."""
+def _organiser_command(config: Path | None, text: str, event: str | None = None) -> None:
+    """One organiser command from the command line: the same rules as by email. `event`,
+    an --event given, is checked first: in the command's text an unknown slug could be
+    read as the end of a name."""
     from mailbot.runtime.wiring import build_mailbot
 
     with exit_codes():
         settings = load(config)
+        if event is not None:
+            known_event(settings, event)
         with build_mailbot(settings) as bot:
             result = bot.organiser_commands(text)
             for line in result.summary:
@@ -61,7 +66,7 @@ def add(
     config: ConfigOption = None,
 ) -> None:
     """Book someone yourself (no eligibility check): confirmed, or waitlisted when full."""
-    _organiser_command(config, f"ADD {email} {' '.join(name)} {event or ''}".strip())
+    _organiser_command(config, f"ADD {email} {' '.join(name)} {event or ''}".strip(), event)
 
 
 def move(ref: Ref, event: Event, config: ConfigOption = None) -> None:

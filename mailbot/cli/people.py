@@ -17,10 +17,12 @@ from mailbot.cli.common import (
     ConfigOption,
     Ref,
     exit_codes,
+    known_event,
     load,
     out,
 )
-from mailbot.errors import ConfigError
+from mailbot.domain import BookingStatus
+from mailbot.errors import BadArgumentError
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -38,18 +40,24 @@ def bookings(
     config: ConfigOption = None,
     event: Annotated[str | None, typer.Option(help="Only this event (its slug).")] = None,
     status: Annotated[
-        str | None,
-        typer.Option(help="Only this status: confirmed, waitlisted, held, declined, cancelled."),
+        BookingStatus | None,
+        typer.Option(metavar="<status>", help=f"Only this status: {', '.join(BookingStatus)}."),
     ] = None,
-    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    format: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            help="Output format; piped, the table is tab-separated lines, column names first.",
+        ),
+    ] = Format.table,
 ) -> None:
     """List bookings."""
     from mailbot.runtime.wiring import open_store
 
     with exit_codes():
         settings = load(config)
-        if event is not None and event not in {e.slug for e in settings.events}:
-            raise ConfigError(settings.source, "--event", f"no event has the slug {event!r}")
+        if event is not None:
+            known_event(settings, event)
         rows = open_store(settings).bookings(event, status)
         if format is Format.json:
             sys.stdout.write(json.dumps([booking_record(r) for r in rows], indent=2) + "\n")
@@ -72,7 +80,7 @@ def history(ref: Ref, config: ConfigOption = None) -> None:
         settings = load(config)
         entries = open_store(settings).history(ref.upper())
         if not entries:
-            raise ConfigError(settings.source, "REF", f"no booking {ref.upper()} has any history")
+            raise BadArgumentError(f"no booking {ref.upper()} has any history")
         table = Table(title=f"History of {ref.upper()}", title_justify="left")
         for column in ("when", "who", "what", "why"):
             table.add_column(column, overflow="fold")
@@ -91,7 +99,10 @@ class ExportFormat(StrEnum):
 def export(
     output: Annotated[Path, typer.Argument(help="File to write, e.g. attendees.xlsx.")],
     event: Annotated[str | None, typer.Option(help="Event slug (needed with several).")] = None,
-    format: Annotated[ExportFormat | None, typer.Option("--format")] = None,
+    format: Annotated[
+        ExportFormat | None,
+        typer.Option("--format", help="Sheet format (default: from the file name's suffix)."),
+    ] = None,
     waitlist: Annotated[bool, typer.Option(help="List the waiting list after.")] = False,
     config: ConfigOption = None,
 ) -> None:
@@ -104,10 +115,8 @@ def export(
         settings = load(config)
         events = {e.slug: e for e in settings.event_infos()}
         if event is None and len(events) > 1:
-            raise ConfigError(settings.source, "--event", f"say which: {', '.join(events)}")
-        chosen = events.get(event) if event else next(iter(events.values()))
-        if chosen is None:
-            raise ConfigError(settings.source, "--event", f"no event has the slug {event!r}")
+            raise BadArgumentError(f"say which event: {', '.join(events)}", "--event")
+        chosen = events[known_event(settings, event)] if event else next(iter(events.values()))
         kind = format or (ExportFormat.xlsx if output.suffix == ".xlsx" else ExportFormat.csv)
         people = attendees(open_store(settings).bookings(chosen.slug), include_waitlist=waitlist)
         if kind is ExportFormat.xlsx:
@@ -182,7 +191,7 @@ def booking_record(row: BookingRecord) -> dict[str, object]:
     return {name: get(row) for name, get in _FIELDS.items()}
 
 
-def bookings_table(rows: list[BookingRecord], title: str) -> Table:
+def bookings_table(rows: list[BookingRecord], title: str | None = None) -> Table:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
