@@ -54,9 +54,16 @@ def exit_codes() -> Iterator[None]:
 
 def load(config: Path | None) -> Settings:
     """The validated settings from --config, $MAILBOT_CONFIG or ./config.toml."""
+    from mailbot.cli.ownership import refuse_root_in_others_folders
     from mailbot.config import config_path, load_settings
 
-    return load_settings(config_path(config))
+    settings = load_settings(config_path(config))
+    # Root's files in the service user's data folder would lock the service out of them.
+    refused = refuse_root_in_others_folders(settings)
+    if refused is not None:
+        err.print(f"mailbot: {refused}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    return settings
 
 
 def known_event(settings: Settings, slug: str, option: str = "--event") -> str:
