@@ -1,10 +1,12 @@
-"""Reading the organiser's command lines: notes after a command, and what is never read."""
+"""Reading the organiser's command lines (notes after a command, and what is never read),
+and the answer that says what became of each line."""
 
 from __future__ import annotations
 
 import pytest
 
 from mailbot.inbound.commands import Verb, parse_commands
+from mailbot.rules.organiser import LineAnswer, answer_lines
 
 NOTE = "she emailed me"
 
@@ -146,3 +148,51 @@ def test_each_command_line_is_kept_in_order_with_what_it_asks_or_what_is_wrong()
         ("LIST", 1, None),
     ]
     assert [c.line for c in parsed.lines[1].commands] == ["ATTENDED P2D-8RT", "ATTENDED H3N-9XW"]
+
+
+CANCELLED = LineAnswer("CANCEL K7Q-4MZ - she rang", (("CANCEL K7Q-4MZ", "cancelled (Ann Lee)"),))
+CAME = LineAnswer(
+    "ATTENDED P2D-8RT H3N-9XW",
+    (("ATTENDED P2D-8RT", "attended (a@x)"), ("ATTENDED H3N-9XW", "attended (b@x)")),
+)
+NO_BOOKING = LineAnswer("CANCEL ZZZ-999", problem="no booking ZZZ-999")
+TYPO = LineAnswer("APROVE K7Q-4MZ", problem="not understood (did you mean APPROVE?)")
+NOT_DONE = "not done: nothing in this mail was carried out, because of"
+
+
+@pytest.mark.parametrize(
+    ("lines", "answer"),
+    [
+        ([CANCELLED], ["CANCEL K7Q-4MZ - she rang: cancelled (Ann Lee)"]),
+        ([NO_BOOKING], ["CANCEL ZZZ-999: no booking ZZZ-999"]),
+        (
+            [CANCELLED, CAME],
+            [
+                "1. CANCEL K7Q-4MZ - she rang: cancelled (Ann Lee)",
+                "2. ATTENDED P2D-8RT: attended (a@x)",
+                "2. ATTENDED H3N-9XW: attended (b@x)",
+            ],
+        ),
+        (
+            [CANCELLED, NO_BOOKING, CAME],
+            [
+                f"1. CANCEL K7Q-4MZ - she rang: {NOT_DONE} line 2",
+                "2. CANCEL ZZZ-999: no booking ZZZ-999",
+                f"3. ATTENDED P2D-8RT H3N-9XW: {NOT_DONE} line 2",
+            ],
+        ),
+        (
+            [TYPO, CAME, NO_BOOKING, NO_BOOKING],
+            [
+                "1. APROVE K7Q-4MZ: not understood (did you mean APPROVE?)",
+                f"2. ATTENDED P2D-8RT H3N-9XW: {NOT_DONE} lines 1, 3 and 4",
+                "3. CANCEL ZZZ-999: no booking ZZZ-999",
+                "4. CANCEL ZZZ-999: no booking ZZZ-999",
+            ],
+        ),
+    ],
+)
+def test_the_answer_says_what_became_of_every_line(
+    lines: list[LineAnswer], answer: list[str]
+) -> None:
+    assert list(answer_lines(lines)) == answer
