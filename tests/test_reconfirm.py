@@ -139,6 +139,31 @@ def test_with_nobody_waiting_nothing_is_released(tmp_path: Path) -> None:
     assert {row.status for row in rows(ws).values()} == {"confirmed"}
 
 
+def test_over_a_lowered_capacity_nothing_is_released(tmp_path: Path) -> None:
+    """Found by the lifecycle model: a release passed its place on although the organiser had
+    lowered capacity below the places held, so the event went over the capacity they set."""
+    ws = reconfirming(tmp_path, capacity=2, officers=3)
+    run_at(ws, ASKED)
+    assert len(ws.new_replies()) == 2
+    ws.deliver(
+        compose(
+            "Forum Organiser <organiser@example.ac.uk>",
+            "CAPACITY cse-forum-preston 1",
+            subject="Re: digest",
+            message_id="<lower@example.ac.uk>",
+        )
+    )
+    poll_at(ws, ASKED + timedelta(hours=1))
+    ws.new_replies()
+    run_at(ws, ASKED + timedelta(hours=49))
+    assert [r.outcome for r in ws.new_replies()] == []
+    assert [rows(ws)[officer(i)].status for i in range(3)] == [
+        "confirmed",
+        "confirmed",
+        "waitlisted",
+    ]
+
+
 def test_accepting_the_calendar_entry_again_reconfirms(tmp_path: Path) -> None:
     ws = reconfirming(tmp_path, capacity=1, officers=2)
     run_at(ws, ASKED)

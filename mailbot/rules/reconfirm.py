@@ -69,8 +69,11 @@ def plan_releases(
     now: datetime,
 ) -> Decision | None:
     """The unanswered places, one for each person waiting (oldest bookings first), released
-    and passed on; None when nobody is waiting or everyone answered."""
+    and passed on; None when nobody is waiting or everyone answered, and while the organiser
+    has lowered capacity below the places held (a release would pass nothing on)."""
     if now >= snapshot.event.starts_at:
+        return None
+    if snapshot.confirmed_count + snapshot.offers_open > snapshot.event.capacity:
         return None
     waiting = [b for b in snapshot.waitlist_head if b.offer_expires_at is None]
     lapsed = unanswered(attendees, hours, now)[: len(waiting)]
