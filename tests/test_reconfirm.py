@@ -4,9 +4,10 @@ releases it to someone waiting (never when nobody is)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from mailbot.cli.people import booking_record
@@ -16,6 +17,7 @@ from mailbot.store.database import connect
 from mailbot.store.store import Store
 from mailbot.store.tables import BookingRow
 from tests.harness import Reply, Workspace, compose
+from tests.processes import run_mailbot as run
 from tests.realmail import made_up_name, officer_request
 
 STARTS = datetime.fromisoformat("2099-03-10T11:00:00+00:00")  # London keeps GMT in March
@@ -210,3 +212,42 @@ def test_the_digest_shows_who_has_answered_and_whose_place_was_released(tmp_path
     text = digest_at(ws, ASKED + timedelta(hours=49))
     assert "1 released to people waiting" in text
     assert text.count("not answered yet") == 1, "the one not released is still named"
+
+
+@pytest.mark.integration
+def test_reminders_dry_run_previews_the_requests_and_a_release_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """`mailbot reminders --dry-run` says whom it would ask and whose place it would release,
+    and sends and records neither; the real run then does both. The CLI runs on the real
+    clock, so the event is two days from now."""
+    ws = Workspace(tmp_path, capacity=1)
+    day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    ws.config.write_text(
+        ws.config.read_text()
+        .replace("2099-03-10", day)
+        .replace("[[events]]", '[booking]\nreconfirm = "5d"\nreconfirm_hours = 48\n\n[[events]]')
+    )
+    ws.deliver(*(officer_request(i) for i in range(2)))  # one place: one confirmed, one waiting
+    ws.poll()
+    ws.new_replies()
+
+    preview = run("reminders", "--dry-run", "--config", str(ws.config))
+    assert preview.returncode == 0, preview.stderr
+    assert f"would ask {officer(0)} to reconfirm" in preview.stdout
+    assert ws.new_replies() == [] and rows(ws)[officer(0)].reconfirm_asked_at is None
+
+    # Asked 49 hours ago and never answered, with someone waiting: due for release.
+    run_at(ws, datetime.now(UTC) - timedelta(hours=49))
+    assert [r.outcome for r in ws.new_replies()] == ["reconfirm"]
+    preview = run("reminders", "--dry-run", "--config", str(ws.config))
+    ref = rows(ws)[officer(0)].ref
+    assert f"would release {ref}: not reconfirmed in 48 hours" in preview.stdout, preview.stdout
+    assert ws.new_replies() == []
+    assert [rows(ws)[officer(i)].status for i in range(2)] == ["confirmed", "waitlisted"]
+
+    done = run("reminders", "--config", str(ws.config))
+    assert done.returncode == 0, done.stderr
+    assert f"{ref}: not reconfirmed in 48 hours" in done.stdout
+    sent = [(r.to, r.outcome) for r in ws.new_replies() if r.outcome != "reminder"]
+    assert sorted(sent) == [(officer(0), "released"), (officer(1), "promoted")]

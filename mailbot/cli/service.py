@@ -123,18 +123,15 @@ def reminders(config: ConfigOption = None, dry_run: DryRun = False) -> None:
             plans = send_reminders(
                 bot.scheduled(), tuple(settings.schedule.reminders), dry_run=dry_run
             )
-            reconfirmed = (
-                []
-                if dry_run
-                else reconfirm_and_release(
-                    bot.store,
-                    bot.handling(),
-                    bot.clock(),
-                    offset=settings.booking.reconfirm,
-                    hours=settings.booking.reconfirm_hours,
-                )
+            reconfirmed = reconfirm_and_release(
+                bot.store,
+                bot.handling(),
+                bot.clock(),
+                offset=settings.booking.reconfirm,
+                hours=settings.booking.reconfirm_hours,
+                dry_run=dry_run,
             )
-            if reconfirmed:
+            if reconfirmed and not dry_run:
                 bot.deliver()
         verb = "would send" if dry_run else "sent"
         for plan in plans:
