@@ -4,8 +4,8 @@ naming the file and the key), settings that probably are not meant are warnings 
 
 from __future__ import annotations
 
-import logging
 import re
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,9 +13,11 @@ import pytest
 
 from mailbot.config import load_settings
 from mailbot.config_warnings import ConfigWarning, config_warnings
-from mailbot.runtime.jobs import build_scheduler
+from mailbot.errors import OperationalError
+from mailbot.store.database import connect
+from mailbot.store.store import Store
 from tests.harness import FIXED_NOW, Workspace
-from tests.processes import run_mailbot
+from tests.processes import MAILBOT, run_mailbot, stop_service, wait_until
 
 SHIPPED = Path(__file__).resolve().parent.parent / "config.toml"
 _WARNING = re.compile(r"^warning: (?P<file>.+?): (?P<key>[^: ]+): (?P<text>.+)$")
@@ -277,14 +279,34 @@ def test_warnings_point_to_the_trust_page_that_exists(tmp_path: Path) -> None:
     assert all((SHIPPED.parent / page).is_file() for page in pages)
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize("mode", [(), ("--no-schedule",)], ids=["with jobs", "poll only"])
 def test_the_service_logs_each_warning_once_when_it_starts(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, mode: tuple[str, ...]
 ) -> None:
     config = _workspace(tmp_path, (("capacity = 2", "capacity = 0"),))
     settings = load_settings(config)
-    caplog.set_level(logging.WARNING, logger="mailbot")
-    build_scheduler(settings).shutdown(wait=False)
-    logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     expected = config_warnings(settings, datetime.now(UTC))
-    assert logged == [f"{settings.source}: {w.key}: {w.problem}" for w in expected]
     assert {w.key for w in expected} == {TRIAL, "events[1].capacity"}
+    service = subprocess.Popen(
+        [*MAILBOT, "run", "--config", str(config), *mode],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    store = Store(connect(settings.database_url()))
+    try:
+        polled = wait_until(lambda: "poll" in _job_runs(store))
+    finally:
+        code, err = stop_service(service)
+    assert polled and code == 0, err[-3000:]
+    for warning in expected:
+        line = f"{settings.source}: {warning.key}: {warning.problem}"
+        assert err.count(line) == 1, f"{line!r} in:\n{err[-3000:]}"
+
+
+def _job_runs(store: Store) -> set[str]:
+    try:
+        return set(store.job_runs())
+    except OperationalError:  # the service has not made the database yet
+        return set()

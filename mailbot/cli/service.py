@@ -67,13 +67,14 @@ def run(
 ) -> None:
     """The service: poll (IMAP IDLE where the server has it, else every poll_seconds), the
     daily digest, reminders and retention, until SIGINT or SIGTERM; then stop cleanly."""
-    from mailbot.runtime.jobs import build_scheduler
+    from mailbot.runtime.jobs import build_scheduler, log_config_warnings
     from mailbot.runtime.service import StopSignal, run_service
     from mailbot.runtime.wiring import build_mailbot, open_store
 
     logging.getLogger("mailbot").setLevel(min(logging.INFO, logging.getLogger().level))
     with exit_codes():
         settings = load(config)
+        log_config_warnings(settings)  # once, polling only or not: nobody may run check
         open_store(settings)  # migrations run on start, before anything else touches the data
         stop = StopSignal()
         stop.install()

@@ -86,9 +86,7 @@ def run_retention(config_path: str) -> None:
 
 def build_scheduler(settings: Settings) -> BackgroundScheduler:
     """The scheduler with its three jobs, started paused: the caller resumes it, and shuts
-    it down (waiting for a job in hand) when the service stops. Logs the configuration's
-    warnings first, once, as the service starts."""
-    log_config_warnings(settings)
+    it down (waiting for a job in hand) when the service stops."""
     zone = settings.zone
     scheduler = BackgroundScheduler(
         jobstores={"default": job_store(settings.database_url(), JOB_STORE_TABLE)},
