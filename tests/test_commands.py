@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.inbound.commands import Verb, parse_commands
+from mailbot.inbound.commands import Verb, looks_like_commands, parse_commands
 from mailbot.rules.organiser import LineAnswer, answer_lines
 
 NOTE = "she emailed me"
@@ -148,6 +148,17 @@ def test_each_command_line_is_kept_in_order_with_what_it_asks_or_what_is_wrong()
         ("LIST", 1, None),
     ]
     assert [c.line for c in parsed.lines[1].commands] == ["ATTENDED P2D-8RT", "ATTENDED H3N-9XW"]
+
+
+def test_a_comment_line_between_commands_is_passed_over_and_the_rest_still_read() -> None:
+    """A line of its own starting with '#' is the organiser's comment: the commands after it
+    are still read (before, it ended the commands and those after it were silently lost)."""
+    parsed = parse_commands(
+        "APPROVE K7Q-4MZ\n# the Cumbria two rang me\nCANCEL P2D-8RT\n\n-- \nForum Organiser"
+    )
+    assert [line.text for line in parsed.lines] == ["APPROVE K7Q-4MZ", "CANCEL P2D-8RT"]
+    assert not parsed.problems
+    assert looks_like_commands("# sent from my phone\nAPPROVE K7Q-4MZ")
 
 
 CANCELLED = LineAnswer("CANCEL K7Q-4MZ - she rang", (("CANCEL K7Q-4MZ", "cancelled (Ann Lee)"),))

@@ -95,9 +95,10 @@ def usage() -> str:
 
 
 def looks_like_commands(text: str) -> bool:
-    """Whether the first written line starts with a command word (or a near miss)."""
+    """Whether the first written line, comment lines aside, starts with a command word (or a
+    near miss)."""
     for line in text.splitlines():
-        if line.strip():
+        if line.strip() and not line.strip().startswith("#"):
             first = line.strip().split()[0].upper().rstrip(":")
             return first in Verb.__members__ or _near_miss(first) is not None
     return False
@@ -130,8 +131,8 @@ def parse_commands(text: str) -> Parsed:
     lines: list[Line] = []
     for raw in text.splitlines():
         line = " ".join(raw.split())
-        if not line:
-            continue
+        if not line or line.startswith("#"):
+            continue  # a comment line of its own: the commands go on after it
         words = line.split(" ")
         word = words[0].upper().rstrip(":")
         if word not in Verb.__members__:
