@@ -331,23 +331,30 @@ class Lifecycle(RuleBasedStateMachine):
             self._asked()
             and self._now() < RELEASE_AT + timedelta(hours=1)
             and bool(self._awaiting_yes())
-            and any(not r.offered for r in self.truth.waitlist())
         )
 
     @precondition(lambda self: self._can_fall_silent())
     @rule(late=st.sampled_from([-1, 0, 1]))
     def silence(self, late: int) -> None:
-        """With people waiting, nobody answers until an hour before the reconfirmation hours
-        are up, the moment they are, or an hour after; places are released only from then on.
-        (time_passes reaches the same moments by chance, and with nobody waiting.)"""
+        """Nobody answers until an hour before the reconfirmation hours are up, the moment
+        they are, or an hour after; places are released only from then on, and only to
+        someone waiting. (time_passes reaches the same moments by chance.)"""
         deadline = RELEASE_AT + timedelta(hours=late)
         hours = max(0.0, (deadline - self._now()).total_seconds() / 3600)
         self.model.log.append(f"silence until {RECONFIRM_HOURS + late} hours after the requests")
         self._settle(hours=hours, act=self._poll_and_reconfirm)
 
-    @precondition(lambda self: self._now() >= RELEASE_AT and self._before_start())
+    @precondition(lambda self: self._asked() and self._before_start())
     @rule(minutes=st.sampled_from([0, 90]))
     def event_starts(self, minutes: int) -> None:
+        if self._now() < RELEASE_AT:
+            # The reminder job runs at the moment places are due for release, on the way;
+            # a step of its own, so each step's mails are told apart.
+            self.model.log.append("the release moment passes")
+            self._settle(
+                hours=(RELEASE_AT - self._now()).total_seconds() / 3600,
+                act=self._poll_and_reconfirm,
+            )
         self.model.log.append(f"the event started {minutes} minutes ago")
         moment = STARTS + timedelta(minutes=minutes)
         hours = (moment - self._now()).total_seconds() / 3600
