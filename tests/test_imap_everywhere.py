@@ -17,19 +17,12 @@ from mailbot.mail.imap import ImapSource
 from tests.harness import eml
 from tests.processes import stop_service, wait_until
 from tests.realmail import RealMailbot, officer_request
-from tests.servers.imap import PrivateImapServer
+from tests.servers.imap import PrivateImapServer, personal
 from tests.servers.postgres import create_database, drop_database
 from tests.servers.smtp import LoopbackSmtpServer
 
 # Every test here starts processes or servers of its own.
 pytestmark = pytest.mark.integration
-
-
-def personal(server: PrivateImapServer, user: str, name: str) -> str:
-    """Where `name` lives among the user's personal folders, as the server itself says."""
-    with server.client(user) as client:
-        prefix = client.namespace().personal[0][0]
-    return name if name == "INBOX" else prefix + name
 
 
 def uids_and_flags(server: PrivateImapServer, user: str, folder: str) -> list[tuple[bytes, ...]]:

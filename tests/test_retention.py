@@ -20,9 +20,8 @@ from mailbot.pipeline.retention import RetentionSummary, apply_retention
 from mailbot.runtime.jobs import run_retention
 from tests.harness import FIXED_NOW, Workspace, compose
 from tests.servers.dovecot import PrivateDovecot
-from tests.servers.imap import PrivateImapServer
+from tests.servers.imap import PrivateImapServer, personal
 from tests.servers.process import free_port
-from tests.test_imap_everywhere import personal
 
 # Bookings for the past event are made while it is still to come.
 BEFORE_THE_PAST_EVENT = datetime(2025, 1, 5, tzinfo=UTC)

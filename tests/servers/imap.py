@@ -39,6 +39,13 @@ class PrivateImapServer(Protocol):
     def log_tail(self, lines: int = 30) -> str: ...
 
 
+def personal(server: PrivateImapServer, user: str, name: str) -> str:
+    """Where `name` lives among the user's personal folders, as the server itself says."""
+    with server.client(user) as client:
+        prefix = client.namespace().personal[0][0]
+    return name if name == "INBOX" else prefix + name
+
+
 # Configuration id -> the session fixture that runs it.
 IMAP_SERVER_FIXTURES = {
     # Dovecot as Debian configures it: no prefix, "." between levels, MOVE, UIDPLUS, IDLE.
