@@ -11,9 +11,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from mailbot.domain import EventInfo, Policy, is_event_slug
+from mailbot.domain import LARGEST_CAPACITY, EventInfo, Policy, is_event_slug
 from mailbot.errors import ConfigError
 from mailbot.rules.reminders import parse_offset
 
@@ -25,8 +33,6 @@ CONFIG_ENV = "MAILBOT_CONFIG"
 _LONGEST_DAYS = 3660
 _LONGEST_HOURS = _LONGEST_DAYS * 24
 _FIRST_YEAR, _LAST_YEAR = 2000, 9000
-# The database keeps a capacity in a 32-bit INTEGER column (PostgreSQL's INTEGER).
-_LARGEST_CAPACITY = 2**31 - 1
 # Network timeouts: an hour is longer than any server is worth waiting for, and a socket
 # refuses a timeout as large as `inf` (OverflowError) the first time it connects.
 _LONGEST_TIMEOUT = 3600.0
@@ -78,6 +84,15 @@ class MailboxSettings(_Credentials):
     quarantine_folder: str = "Quarantine"
     max_failures: int = Field(default=3, ge=1)
     timeout_seconds: float = Field(default=30.0, gt=0, le=_LONGEST_TIMEOUT)
+
+    @field_validator("processed_folder", "quarantine_folder")
+    @classmethod
+    def _not_the_inbox(cls, name: str, info: ValidationInfo) -> str:
+        # Mail filed into the folder mailbot reads would be read again, forever; and retention's
+        # removal of filed copies must never reach the inbox. IMAP's INBOX has no case.
+        if name.casefold() == str(info.data.get("folder", "INBOX")).casefold():
+            raise ValueError(f"{name!r} is the folder mailbot reads: name another folder")
+        return name
 
     @model_validator(mode="after")
     def _one_transport(self) -> MailboxSettings:
@@ -269,7 +284,7 @@ class EventSettings(_Section):
     starts_at: datetime
     ends_at: datetime
     venue: str = Field(min_length=1)
-    capacity: int = Field(ge=0, le=_LARGEST_CAPACITY)
+    capacity: int = Field(ge=0, le=LARGEST_CAPACITY)
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     places_per_force: int | None = Field(default=None, ge=1)

@@ -236,6 +236,11 @@ Classification = Request | Automated | Unusable
 _EVENT_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
+# The database keeps a capacity in a 32-bit INTEGER column (PostgreSQL's INTEGER): the most
+# places config.toml or the organiser's CAPACITY may set.
+LARGEST_CAPACITY = 2**31 - 1
+
+
 def is_event_slug(text: str) -> bool:
     """Whether `text` can name an event: lower-case ASCII letters, digits and hyphens, not
     starting with a hyphen. config.toml accepts these and the organiser's commands read

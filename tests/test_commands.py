@@ -161,6 +161,14 @@ def test_a_comment_line_between_commands_is_passed_over_and_the_rest_still_read(
     assert looks_like_commands("# sent from my phone\nAPPROVE K7Q-4MZ")
 
 
+def test_a_capacity_the_database_cannot_keep_is_refused() -> None:
+    """Beyond PostgreSQL's INTEGER the change would fail in the database, after the organiser
+    was told nothing useful; the config's own capacity has the same bound."""
+    assert not parse_commands("CAPACITY cse-forum-preston 2147483647").problems
+    (problem,) = parse_commands("CAPACITY cse-forum-preston 2147483648").problems
+    assert "at most 2147483647" in problem
+
+
 CANCELLED = LineAnswer("CANCEL K7Q-4MZ - she rang", (("CANCEL K7Q-4MZ", "cancelled (Ann Lee)"),))
 CAME = LineAnswer(
     "ATTENDED P2D-8RT H3N-9XW",

@@ -47,6 +47,18 @@ def _with(section: str, lines: str) -> tuple[str, str]:
 
 ERRORS = [
     pytest.param(
+        (('maildir = "inbox"\n', 'maildir = "inbox"\nprocessed_folder = "inbox"\n'),),
+        "mailbox.processed_folder",
+        "the folder mailbot reads",
+        id="filing-into-the-inbox",
+    ),
+    pytest.param(
+        (('maildir = "inbox"\n', 'maildir = "inbox"\nquarantine_folder = "INBOX"\n'),),
+        "mailbox.quarantine_folder",
+        "the folder mailbot reads",
+        id="setting-aside-into-the-inbox",
+    ),
+    pytest.param(
         (('domains = ["police.uk"]', 'domains = ["@police.uk"]'),),
         "eligibility.domains",
         "without",

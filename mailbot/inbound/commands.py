@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from mailbot.domain import is_event_slug
+from mailbot.domain import LARGEST_CAPACITY, is_event_slug
 
 
 class Verb(StrEnum):
@@ -204,6 +204,8 @@ def _parse_single(verb: Verb, line: str, args: list[str]) -> Command | str:
     if verb is Verb.CAPACITY:
         if len(args) != 2 or not args[1].isdigit():
             return "needs an event and a whole number"
+        if int(args[1]) > LARGEST_CAPACITY:
+            return f"at most {LARGEST_CAPACITY} places"
         return Command(verb, line, event=args[0].lower(), number=int(args[1]))
     if verb is Verb.ADD:
         return _parse_add(line, args)
