@@ -19,6 +19,7 @@ from mailbot.mail.filed import FiledCopy, FiledRemoval, chosen
 from mailbot.pipeline.retention import RetentionSummary, apply_retention
 from mailbot.runtime.jobs import run_retention
 from tests.harness import FIXED_NOW, Workspace, compose
+from tests.processes import run_mailbot
 from tests.servers.dovecot import PrivateDovecot
 from tests.servers.imap import PrivateImapServer, personal
 from tests.servers.process import free_port
@@ -189,6 +190,36 @@ def test_the_nightly_job_removes_them_when_set_and_never_touches_the_inbox(
     with ws.bot() as bot:
         result = bot.store.job_runs()["retention"].last_result
     assert result == "1 booking(s) erased, 1 filed message(s) removed"
+
+
+@pytest.mark.integration
+def test_mailbot_retention_runs_it_now_and_its_dry_run_only_says_what_it_would_do(
+    tmp_path: Path,
+) -> None:
+    """For an administrator whose cron runs `mailbot poll`, not the service: retention by
+    hand, with a preview first."""
+    ws = workspace(tmp_path, extra=REMOVE_FILED)
+    ws.deliver(old_forum_request(), current_request())
+    with ws.bot(clock=lambda: BEFORE_THE_PAST_EVENT) as bot:
+        bot.poll()
+
+    preview = run_mailbot("retention", "--dry-run", "--config", str(ws.config))
+    assert preview.returncode == 0, preview.stderr
+    assert preview.stdout.splitlines() == [
+        "would erase 1 booking(s) of old-forum (ended 2025-01-10, kept 90 days)",
+        "would then remove the filed copies of erased mail from Processed and Quarantine",
+    ]
+    with ws.bot() as bot:
+        assert not [b for b in bot.store.bookings() if b.view.email.endswith("@erased.invalid")]
+        assert "retention" not in bot.store.job_runs()
+    assert filed_ids(ws, "Processed") == [CURRENT_ID, OLD_ID]
+
+    done = run_mailbot("retention", "--config", str(ws.config))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1 booking(s) erased, 1 filed message(s) removed"
+    assert filed_ids(ws, "Processed") == [CURRENT_ID]
+    with ws.bot() as bot:
+        assert bot.store.job_runs()["retention"].last_result == done.stdout.strip()
 
 
 # -- IMAP ------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ _COMMANDS = (
     ("run", service.run),
     ("digest", service.digest),
     ("reminders", service.reminders),
+    ("retention", service.retention),
     ("status", health.status),
     ("check", health.check),
     ("forget", people.forget),

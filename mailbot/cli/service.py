@@ -4,7 +4,8 @@ digest, send the reminders."""
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +17,9 @@ from mailbot.cli.common import (
     out,
 )
 from mailbot.errors import OperationalError
+
+if TYPE_CHECKING:
+    from mailbot.config import Settings
 
 
 def poll(ctx: typer.Context, config: ConfigOption = None) -> None:
@@ -145,3 +149,45 @@ def reminders(config: ConfigOption = None, dry_run: DryRun = False) -> None:
         for line in reconfirmed:
             out.print(line, markup=False, highlight=False)
         out.print(f"{len(plans)} reminder(s) {verb}", markup=False, highlight=False)
+
+
+def retention(
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be erased; erase nothing.")
+    ] = False,
+) -> None:
+    """Erase what retention would erase tonight, now.
+
+    As the service does nightly: the people of events that ended more than [retention] days
+    ago, then (with remove_filed_mail) mailbot's filed copies of their mail. For
+    installations that run `mailbot poll` from cron instead of the service."""
+    from mailbot.runtime.jobs import retain_now
+
+    with exit_codes():
+        settings = load(config)
+        if dry_run:
+            for line in _retention_preview(settings):
+                out.print(line, markup=False, highlight=False)
+            return
+        summary = retain_now(settings)
+        out.print(summary.line(), markup=False, highlight=False)
+        if summary.filing_problem is not None:
+            raise typer.Exit(1)  # the database part is done; the next run tries the mail again
+
+
+def _retention_preview(settings: Settings) -> list[str]:
+    from mailbot.pipeline.retention import events_due
+    from mailbot.runtime.wiring import open_store
+
+    days = settings.retention.days
+    store = open_store(settings)
+    lines = [
+        f"would erase {len(store.bookings_for_events([event.slug]))} booking(s) of "
+        f"{event.slug} (ended {event.ends_at:%Y-%m-%d}, kept {days} days)"
+        for event in events_due(settings.event_infos(), days, datetime.now(UTC))
+    ]
+    if settings.retention.remove_filed_mail:
+        folders = f"{settings.mailbox.processed_folder} and {settings.mailbox.quarantine_folder}"
+        lines.append(f"would then remove the filed copies of erased mail from {folders}")
+    return lines

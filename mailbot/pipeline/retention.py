@@ -85,11 +85,18 @@ def remove_filed_mail(store: Store, source: MailSource, days: int, now: datetime
     return processed + quarantined
 
 
+def events_due(
+    events: tuple[EventInfo, ...], retention_days: int, now: datetime
+) -> list[EventInfo]:
+    """The events that ended more than `retention_days` ago: their people are erased."""
+    return [e for e in events if e.ends_at + timedelta(days=retention_days) <= now]
+
+
 def erase_ended_events(
     store: Store, events: tuple[EventInfo, ...], retention_days: int, now: datetime
 ) -> int:
     """Erase the people of every event that ended more than `retention_days` ago."""
-    ended = [e.slug for e in events if e.ends_at + timedelta(days=retention_days) <= now]
+    ended = [e.slug for e in events_due(events, retention_days, now)]
     if not ended:
         return 0
     bookings = store.bookings_for_events(ended)

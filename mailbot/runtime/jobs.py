@@ -15,7 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from mailbot.config import Settings, load_settings
 from mailbot.config_warnings import config_warnings
 from mailbot.pipeline.reconfirm import reconfirm_and_release
-from mailbot.pipeline.retention import apply_retention
+from mailbot.pipeline.retention import RetentionSummary, apply_retention
 from mailbot.pipeline.tasks import send_digest, send_reminders
 from mailbot.runtime.wiring import build_mailbot
 from mailbot.store.schedule import job_store
@@ -70,6 +70,13 @@ def run_retention(config_path: str) -> None:
     settings = load_settings(Path(config_path))
     if not _claimed(settings, "retention", timedelta(hours=12)):
         return
+    summary = retain_now(settings)
+    log.info("retention: %s", summary.line())
+
+
+def retain_now(settings: Settings) -> RetentionSummary:
+    """One retention run, recorded for `mailbot status`: the nightly job's, and
+    `mailbot retention`'s."""
     with build_mailbot(settings) as bot:
         started = bot.clock()
         summary = apply_retention(
@@ -81,7 +88,7 @@ def run_retention(config_path: str) -> None:
             now=started,
         )
         bot.store.record_run("retention", started, bot.clock(), summary.line())
-    log.info("retention: %s", summary.line())
+    return summary
 
 
 def build_scheduler(settings: Settings) -> BackgroundScheduler:
