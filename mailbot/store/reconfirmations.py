@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from mailbot.domain import BookingStatus
 from mailbot.records import Reconfirmation
+from mailbot.store import queries as q
 from mailbot.store.rows import booking_view
 from mailbot.store.tables import BookingRow, EventRow
 from mailbot.store.unit_of_work import UnitOfWork
@@ -48,15 +49,8 @@ class Reconfirmations(UnitOfWork):
 
     def awaiting_reconfirmation(self, email: str) -> str | None:
         """The reference of this person's confirmed booking that was asked and not answered."""
-        row = self._session.exec(
-            select(BookingRow).where(
-                BookingRow.email == email,
-                BookingRow.status == _CONFIRMED,
-                col(BookingRow.reconfirm_asked_at).is_not(None),
-                col(BookingRow.reconfirmed_at).is_(None),
-            )
-        ).first()
-        return None if row is None else row.ref
+        rows = self._rows(q.AWAITING_RECONFIRMATION, {"email": email})
+        return str(rows[0].ref) if rows else None
 
     def certificate_sent(self, ref: str) -> bool:
         row = self._session.exec(select(BookingRow).where(BookingRow.ref == ref)).one()
