@@ -23,6 +23,7 @@ class BookingRecord:
     undeliverable: str | None = None  # why mail to the address bounced, if it did
     reconfirmed_at: datetime | None = None  # when they said yes to a reconfirmation request
     attended: bool | None = None  # whether they came, once the organiser recorded it
+    waitlist_order: int | None = None  # places pass on in this order while they wait
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,14 @@ def booking(
     unit: str | None = None,
     needs: str | None = None,
     undeliverable: str | None = None,
+    waitlist_order: int | None = None,
 ) -> BookingRecord:
     """A booking as the store gives it to the export, made `minutes` after T0."""
     view = BookingView(ref, FORUM.slug, email, BookingStatus(status), name, rank, force, unit=unit)
     made = T0 + timedelta(minutes=minutes)
-    return BookingRecord(view, made, made, needs=needs, undeliverable=undeliverable)
+    return BookingRecord(
+        view, made, made, needs=needs, undeliverable=undeliverable, waitlist_order=waitlist_order
+    )
 
 
 def refs(found: list[Attendee]) -> list[str]:
@@ -83,6 +86,18 @@ def test_waitlist_follows_confirmed_in_arrival_order_only_when_asked() -> None:
     assert refs(found)[-2:] == ["R6", "R5"]  # Early arrived first, whatever the alphabet says
     assert refs(found)[:-2] == refs(attendees(MIXED))
     assert not {"R5", "R6"} & set(refs(attendees(MIXED)))
+
+
+def test_the_waiting_list_is_in_the_order_places_pass_on_not_the_order_of_booking() -> None:
+    """A request held for the organiser and approved into a full event joins the back of
+    the waiting list (issue 14), though it was made first: the sheet shows the real order."""
+    rows = [
+        booking("H1", "held@example.police.uk", "Hal Held", "waitlisted", waitlist_order=2),
+        booking(
+            "W1", "wait@example.police.uk", "Wyn Wait", "waitlisted", minutes=5, waitlist_order=1
+        ),
+    ]
+    assert refs(attendees(rows, include_waitlist=True)) == ["W1", "H1"]
 
 
 def test_waitlist_ties_on_time_break_by_ref() -> None:

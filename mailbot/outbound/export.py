@@ -93,17 +93,19 @@ class Attendee:
 def attendees(
     records: Iterable[BookingRecord], *, include_waitlist: bool = False
 ) -> list[Attendee]:
-    """Confirmed bookings in sign-in order, then (if asked) the waiting list in its order."""
+    """Confirmed bookings in sign-in order, then (if asked) the waiting list in the order
+    places pass on (joining it; booking time and reference break ties)."""
     confirmed: list[Attendee] = []
-    waiting: list[tuple[datetime, str, Attendee]] = []
+    waiting: list[tuple[tuple[int, datetime, str], Attendee]] = []
     for record in records:
         if record.view.status == BookingStatus.CONFIRMED:
             confirmed.append(_attendee(record))
         elif include_waitlist and record.view.status == BookingStatus.WAITLISTED:
-            waiting.append((record.created_at, record.view.ref, _attendee(record)))
+            order = (record.waitlist_order or 0, record.created_at, record.view.ref)
+            waiting.append((order, _attendee(record)))
     confirmed.sort(key=_sign_in_key)
-    waiting.sort(key=lambda item: (item[0], item[1]))
-    return confirmed + [attendee for _, _, attendee in waiting]
+    waiting.sort(key=lambda item: item[0])
+    return confirmed + [attendee for _, attendee in waiting]
 
 
 def to_csv(attendees: Iterable[Attendee], event_title: str) -> bytes:

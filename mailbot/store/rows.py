@@ -33,6 +33,7 @@ def booking_record(row: Any) -> BookingRecord:
         undeliverable=row.undeliverable,
         reconfirmed_at=row.reconfirmed_at,
         attended=row.attended,
+        waitlist_order=row.waitlist_order,
     )
 
 
