@@ -26,7 +26,7 @@ __all__ = [
 COMMAND_HELP: tuple[tuple[str, str], ...] = (
     ("APPROVE <reference>", "give a held request a place (or a waiting-list spot if full)"),
     ("DECLINE <reference>", "turn a held request down"),
-    ("CANCEL <reference>", "cancel a booking; the next person waiting gets the place"),
+    ("CANCEL <reference>", "cancel a booking; its place passes to the next person waiting"),
     ("ADD <email> <name> [event]", "book someone yourself"),
     ("MOVE <reference> <event>", "move a booking to another event"),
     ("CAPACITY <event> <number>", "change the number of places"),
