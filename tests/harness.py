@@ -91,6 +91,12 @@ class Workspace:
     def settings(self) -> Settings:
         return load_settings(self.config)
 
+    def set_booking(self, lines: str) -> None:
+        """Give config.toml a [booking] section (the workspace's has none) with these lines."""
+        text = self.config.read_text()
+        assert "[booking]" not in text, "set_booking once per workspace"
+        self.config.write_text(text.replace("[[events]]", f"[booking]\n{lines}\n\n[[events]]", 1))
+
     def deliver(self, *datas: bytes) -> None:
         for data in datas:
             key = self.inbox.add(data)

@@ -20,15 +20,7 @@ def statuses(ws: Workspace) -> dict[str, str]:
 
 
 def offering(tmp_path: Path) -> Workspace:
-    ws = Workspace(tmp_path, capacity=1)
-    ws.config.write_text(
-        ws.config.read_text().replace(
-            "[[events]]", "[booking]\nwaitlist_offer_hours = 24\n\n[[events]]"
-        )
-    )
-    ws.deliver(*(officer_request(i) for i in range(3)))
-    ws.poll()
-    ws.new_replies()
+    ws = offers_on(tmp_path, capacity=1, officers=3)
     ws.deliver(first_officer_cancels())
     ws.poll()
     return ws
@@ -104,11 +96,7 @@ def test_leaving_the_waitlist_by_reply(tmp_path: Path) -> None:
 
 def offers_on(tmp_path: Path, capacity: int, officers: int) -> Workspace:
     ws = Workspace(tmp_path, capacity=capacity)
-    ws.config.write_text(
-        ws.config.read_text().replace(
-            "[[events]]", "[booking]\nwaitlist_offer_hours = 24\n\n[[events]]"
-        )
-    )
+    ws.set_booking("waitlist_offer_hours = 24")
     ws.deliver(*(officer_request(i) for i in range(officers)))
     ws.poll()
     ws.new_replies()

@@ -22,15 +22,12 @@ from tests.realmail import made_up_name, officer_request
 
 STARTS = datetime.fromisoformat("2099-03-10T11:00:00+00:00")  # London keeps GMT in March
 ASKED = STARTS - timedelta(days=5)
+RECONFIRM = 'reconfirm = "5d"\nreconfirm_hours = 48'
 
 
 def reconfirming(tmp_path: Path, capacity: int, officers: int) -> Workspace:
     ws = Workspace(tmp_path, capacity=capacity)
-    ws.config.write_text(
-        ws.config.read_text().replace(
-            "[[events]]", '[booking]\nreconfirm = "5d"\nreconfirm_hours = 48\n\n[[events]]'
-        )
-    )
+    ws.set_booking(RECONFIRM)
     ws.deliver(*(officer_request(i) for i in range(officers)))
     ws.poll()
     ws.new_replies()
@@ -223,11 +220,8 @@ def test_reminders_dry_run_previews_the_requests_and_a_release_and_changes_nothi
     clock, so the event is two days from now."""
     ws = Workspace(tmp_path, capacity=1)
     day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
-    ws.config.write_text(
-        ws.config.read_text()
-        .replace("2099-03-10", day)
-        .replace("[[events]]", '[booking]\nreconfirm = "5d"\nreconfirm_hours = 48\n\n[[events]]')
-    )
+    ws.config.write_text(ws.config.read_text().replace("2099-03-10", day))
+    ws.set_booking(RECONFIRM)
     ws.deliver(*(officer_request(i) for i in range(2)))  # one place: one confirmed, one waiting
     ws.poll()
     ws.new_replies()
