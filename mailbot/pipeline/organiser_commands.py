@@ -104,14 +104,13 @@ def _plan(
         if booking is None:
             return f"no booking {command.ref}"
         if command.verb in _ATTENDANCE:
-            planned = plan_attendance(
+            return plan_attendance(
                 booking,
                 by_slug[booking.event_slug],
                 command.verb is Verb.ATTENDED,
                 certificate_sent=tx.certificate_sent(booking.ref),
                 now=now,
             )
-            return planned if isinstance(planned, str) else Planned(*planned)
         source = tx.snapshot(by_slug[booking.event_slug], booking.email)
         if command.verb is Verb.APPROVE:
             return plan_approve(booking, source)

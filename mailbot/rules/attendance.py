@@ -9,6 +9,7 @@ from datetime import datetime
 from mailbot.domain import Actor, BookingView, Decision, EventInfo, Notice, Outcome, Trigger
 from mailbot.rules import lifecycle
 from mailbot.rules.lifecycle import Party, When
+from mailbot.rules.organiser import Planned
 
 
 def plan_attendance(
@@ -18,7 +19,7 @@ def plan_attendance(
     *,
     certificate_sent: bool,
     now: datetime,
-) -> tuple[Decision, str] | str:
+) -> Planned | str:
     """The decision and the organiser's line for it, or why it cannot be recorded."""
     trigger = Trigger.ATTENDED if came else Trigger.ABSENT
     if now < event.starts_at:
@@ -43,4 +44,4 @@ def plan_attendance(
         attendance=((booking.ref, came),),
         certified=certified,
     )
-    return decision, line
+    return Planned(decision, line)
